@@ -1,0 +1,19 @@
+"""minitorch7: the Torch7 deep-learning lab, rebuilt in Python to read and re-implement.
+
+    import minitorch7 as torch
+    a = torch.FloatTensor(2, 3).uniform(0, 1)
+"""
+
+from .autograd import enable_grad, gradcheck, no_grad
+from .creation import (ByteTensor, DoubleTensor, FloatTensor, IntTensor, LongTensor, arange,
+                       cat, eye, from_numpy, linspace, ones, rand, randn, range, stack, tensor,
+                       where, zeros)
+from .random import manualSeed
+from .tensor import Tensor, getdefaulttensortype, matmul, setdefaulttensortype
+
+mm = matmul
+
+__all__ = ["ByteTensor", "DoubleTensor", "FloatTensor", "IntTensor", "LongTensor", "Tensor",
+           "arange", "cat", "enable_grad", "eye", "from_numpy", "getdefaulttensortype",
+           "gradcheck", "linspace", "manualSeed", "matmul", "mm", "no_grad", "ones", "rand",
+           "randn", "range", "setdefaulttensortype", "stack", "tensor", "where", "zeros"]

@@ -1,0 +1,111 @@
+"""Neural-network functions with hand-written, numerically careful backwards:
+softmax, log-softmax, the negative log-likelihood and binary cross-entropy."""
+
+from ..autograd import Function
+from ..device import array_module
+
+
+class LogSoftmax(Function):
+    """log softmax over ``dim``: y = x - max - log(sum(exp(x - max))).
+
+    dx = dy - exp(y) * sum(dy) over dim.
+    """
+
+    @staticmethod
+    def forward(ctx, x, dim):
+        # BEGIN TASK 3.3
+        xp = array_module(x)
+        shifted = x - xp.max(x, axis=dim, keepdims=True)
+        out = shifted - xp.log(xp.sum(xp.exp(shifted), axis=dim, keepdims=True))
+        # END TASK 3.3
+        ctx.save_for_backward(out)
+        ctx.dim = dim
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        # BEGIN TASK 3.3
+        (out,) = ctx.saved_arrays
+        xp = array_module(out)
+        return grad - xp.exp(out) * xp.sum(grad, axis=ctx.dim, keepdims=True), None
+        # END TASK 3.3
+
+
+class Softmax(Function):
+    """softmax over ``dim``: y = exp(x - max) / sum(exp(x - max)); dx = y (dy - sum(dy y))."""
+
+    @staticmethod
+    def forward(ctx, x, dim):
+        xp = array_module(x)
+        e = xp.exp(x - xp.max(x, axis=dim, keepdims=True))
+        out = e / xp.sum(e, axis=dim, keepdims=True)
+        ctx.save_for_backward(out)
+        ctx.dim = dim
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        (out,) = ctx.saved_arrays
+        xp = array_module(out)
+        return out * (grad - xp.sum(grad * out, axis=ctx.dim, keepdims=True)), None
+
+
+class NLLLoss(Function):
+    """Negative log-likelihood of class targets (Torch7's ClassNLLCriterion).
+
+    logp (B, C) and target (B,) of 0-based class ids: loss = -(1/B) sum_i logp[i, t_i]
+    (sum without the 1/B when not size_average); logp (C,) and a one-element target:
+    loss = -logp[t]. The gradient is -1/B at (i, t_i) and 0 elsewhere.
+    """
+
+    @staticmethod
+    def forward(ctx, logp, target, size_average):
+        # BEGIN TASK 3.3
+        xp = array_module(logp)
+        picked = xp.take_along_axis(logp.reshape(-1, logp.shape[-1]),
+                                    target.reshape(-1, 1), axis=1)
+        scale = 1.0 / target.size if size_average else 1.0
+        # END TASK 3.3
+        ctx.args = logp.shape, logp.dtype, target, scale
+        return -xp.sum(picked) * scale
+
+    @staticmethod
+    def backward(ctx, grad):
+        # BEGIN TASK 3.3
+        shape, dtype, target, scale = ctx.args
+        xp = array_module(grad)
+        out = xp.zeros((target.size, shape[-1]), dtype)
+        xp.put_along_axis(out, target.reshape(-1, 1), -scale * grad, axis=1)
+        return out.reshape(shape), None, None
+        # END TASK 3.3
+
+
+class BCELoss(Function):
+    """Binary cross-entropy (Torch7's BCECriterion, eps = 1e-12):
+
+    loss = -sum[t log(x + eps) + (1 - t) log(1 - x + eps)], divided by the number of
+    elements when ``size_average``. dx = -(t / (x + eps) - (1 - t) / (1 - x + eps)) * scale.
+    """
+
+    eps = 1e-12
+
+    @staticmethod
+    def forward(ctx, x, target, size_average):
+        # BEGIN TASK 3.4
+        xp = array_module(x)
+        eps = BCELoss.eps
+        scale = 1.0 / x.size if size_average else 1.0
+        loss = -xp.sum(target * xp.log(x + eps) + (1 - target) * xp.log(1 - x + eps))
+        # END TASK 3.4
+        ctx.save_for_backward(x, target)
+        ctx.scale = scale
+        return loss * scale
+
+    @staticmethod
+    def backward(ctx, grad):
+        # BEGIN TASK 3.4
+        x, target = ctx.saved_arrays
+        eps = BCELoss.eps
+        dx = -(target / (x + eps) - (1 - target) / (1 - x + eps)) * (ctx.scale * grad)
+        return dx, None, None
+        # END TASK 3.4
