@@ -7,11 +7,11 @@ so a chain of 100,000 ops (a long BPTT unroll) backpropagates without RecursionE
 """
 
 
-def topological_order(root):
-    """Contexts reachable from ``root``, each after all the contexts it depends on."""
+def topological_order(*roots):
+    """Contexts reachable from ``roots``, each after all the contexts it depends on."""
     order, visited = [], set()
     # BEGIN TASK 1.5
-    stack = [(root, False)]
+    stack = [(root, False) for root in reversed(roots)]
     while stack:
         node, children_done = stack.pop()
         if children_done:
@@ -28,29 +28,24 @@ def topological_order(root):
     return order
 
 
-def run_backward(output, gradient=None, retain_graph=False):
-    """Accumulate d(output)/d(leaf) * gradient into ``leaf.grad`` for every leaf."""
-    if not output.requires_grad:
-        raise RuntimeError("backward: this tensor does not require grad and has no graph "
-                           "(did you compute it under no_grad(), or from leaves without "
-                           "requires_grad?)")
-    if gradient is None:
-        if output.data.size != 1:
-            raise RuntimeError(
-                f"backward: a gradient must be given for a non-scalar output (size "
-                f"{'x'.join(map(str, output.shape))}); backward() alone works for "
-                "one-element outputs")
-        gradient = output.data.reshape(output.shape) * 0 + 1
-    else:
-        if tuple(gradient.shape) != output.shape:
-            raise RuntimeError(f"backward: gradient has size {_size(gradient.shape)} but the "
-                               f"output has size {_size(output.shape)}")
-    if output._ctx is None:
-        output._accumulate_grad(gradient)
-        return
-    grads = {id(output._ctx): gradient}
-    for ctx in reversed(topological_order(output._ctx)):
-        grad = grads.pop(id(ctx))
+def run_backward(outputs, gradients, retain_graph=False):
+    """Accumulate sum_k d(outputs[k])/d(leaf) * gradients[k] into ``leaf.grad``.
+
+    A gradient may be None only for a one-element output (it is then 1).
+    """
+    grads = {}
+    for output, gradient in zip(outputs, gradients):
+        gradient = _seed(output, gradient)
+        if output._ctx is None:
+            output._accumulate_grad(gradient)
+            continue
+        key = id(output._ctx)
+        grads[key] = grads[key] + gradient if key in grads else gradient
+    roots = [o._ctx for o in outputs if o._ctx is not None]
+    for ctx in reversed(topological_order(*roots)):
+        grad = grads.pop(id(ctx), None)
+        if grad is None:  # reachable, but no gradient flows through it
+            continue
         if ctx.retained is not None:
             ctx.retained._accumulate_grad(grad)
         input_grads = ctx.function.backward(ctx, grad)
@@ -66,6 +61,23 @@ def run_backward(output, gradient=None, retain_graph=False):
             else:
                 key = id(parent._ctx)
                 grads[key] = grads[key] + parent_grad if key in grads else parent_grad
+
+
+def _seed(output, gradient):
+    if not output.requires_grad:
+        raise RuntimeError("backward: this tensor does not require grad and has no graph "
+                           "(did you compute it under no_grad(), or from leaves without "
+                           "requires_grad?)")
+    if gradient is None:
+        if output.data.size != 1:
+            raise RuntimeError(
+                f"backward: a gradient must be given for a non-scalar output (size "
+                f"{_size(output.shape)}); backward() alone works for one-element outputs")
+        return output.data.reshape(output.shape) * 0 + 1
+    if tuple(gradient.shape) != output.shape:
+        raise RuntimeError(f"backward: gradient has size {_size(gradient.shape)} but the "
+                           f"output has size {_size(output.shape)}")
+    return gradient
 
 
 def _size(shape):

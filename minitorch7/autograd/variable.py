@@ -73,7 +73,7 @@ class Variable:
         """
         if isinstance(gradient, Variable):
             gradient = gradient.data
-        run_backward(self, gradient, retain_graph)
+        run_backward([self], [gradient], retain_graph)
 
     def _accumulate_grad(self, grad):
         """grad += g, in place, so flat views of gradients (getParameters) stay valid."""
