@@ -105,6 +105,7 @@ def store(dest: Path, spec: DataFile, chunks: Iterable[bytes]) -> Path:
         problem = check(Path(tmp), spec)
         if problem is not None:
             raise DataFormatError(f"{spec.name}: {problem}")
+        os.chmod(tmp, 0o644)  # mkstemp makes it private; a cache file is ordinary
         os.replace(tmp, dest)
     finally:
         if os.path.exists(tmp):

