@@ -1,7 +1,8 @@
 """Torch7's way of printing a tensor: the values, then ``[torch.FloatTensor of size 2x3]``.
 
 Matrices print as rows; 1-D tensors print one value per line; higher dims print each
-trailing matrix under a header like ``(0,.,.) =`` (0-based, as everywhere here).
+trailing matrix under a header like ``(1,.,.) =``. Printing numbers positions from 1
+exactly as Torch7 (and the lab's slides) did; indexing itself is 0-based.
 """
 
 import numpy as np
@@ -39,7 +40,7 @@ def format_tensor(array: np.ndarray, type_name: str) -> str:
     else:
         blocks = []
         for index in np.ndindex(array.shape[:-2]):
-            header = "(" + ",".join(map(str, index)) + ",.,.) ="
+            header = "(" + ",".join(str(i + 1) for i in index) + ",.,.) ="
             blocks.append(header + "\n" + _matrix(array[index], fmt))
         body = "\n\n".join(blocks)
     return f"{body}\n[{type_name} of size {'x'.join(map(str, array.shape))}]"

@@ -1,0 +1,334 @@
+"""``Module``: Torch7's contract for a differentiable transformation, over autograd.
+
+``forward(input)`` computes ``output`` and records the graph; ``backward(input,
+gradOutput)`` walks it back, returning ``gradInput`` and ADDING each parameter's gradient
+into ``gradWeight``/``gradBias`` (the ``.grad`` buffer of ``weight``/``bias``) until
+``zeroGradParameters()``. Subclasses only write ``updateOutput`` with differentiable ops;
+their backward is autograd's.
+
+Inputs and outputs are tensors or (nested) lists of tensors, Torch7's tables.
+"""
+
+import copy
+
+import numpy as np
+
+from ..autograd import Variable, no_grad, run_backward
+from ..ops.shape import to_device
+from ..random import generator
+from ..tensor import Tensor, _dtype_from_name
+
+
+def map_table(fn, table):
+    """Apply ``fn`` to every tensor of a tensor or a nested list of tensors."""
+    if isinstance(table, list | tuple):
+        return [map_table(fn, t) for t in table]
+    return fn(table)
+
+
+def flatten_table(table):
+    """The tensors of a (nested) table, depth first."""
+    if isinstance(table, list | tuple):
+        return [t for item in table for t in flatten_table(item)]
+    return [table]
+
+
+def _graph_leaf(tensor):
+    """The input as a fresh leaf: backward stops here and leaves gradInput in its grad."""
+    leaf = tensor.detach()
+    leaf.requires_grad = tensor.dtype.kind == "f"
+    return leaf
+
+
+class Module:
+    """Base class of layers and containers.
+
+    State: ``output``, ``gradInput``, ``train`` (set by ``training()``/``evaluate()``);
+    parameters are attributes named in ``_parameter_names`` (each a Tensor whose ``.grad``
+    is ``grad<Name>``, e.g. ``gradWeight``), buffers (such as running statistics) are
+    named in ``_buffer_names``.
+    """
+
+    def __new__(cls, *args, **kwargs):
+        module = super().__new__(cls)
+        module._init_args = (args, kwargs)  # to rebuild the architecture on load
+        return module
+
+    def __init__(self):
+        self.output = None
+        self.gradInput = None
+        self.train = True
+        self._parameter_names = []
+        self._buffer_names = []
+        self._graph_input = None
+        self._momentum = None
+        self._pending_grads = None
+
+    # ---- parameters ----------------------------------------------------------------
+    def register_parameter(self, name, tensor):
+        """Make ``tensor`` a learned parameter with a zeroed gradient buffer."""
+        tensor.requires_grad = True
+        tensor.grad = Tensor._wrap(tensor.data * 0)
+        setattr(self, name, tensor)
+        if name not in self._parameter_names:
+            self._parameter_names.append(name)
+        return tensor
+
+    def register_buffer(self, name, tensor):
+        """State saved with the module that is not learned (running statistics)."""
+        setattr(self, name, tensor)
+        if name not in self._buffer_names:
+            self._buffer_names.append(name)
+        return tensor
+
+    def __getattr__(self, name):
+        # gradWeight, gradBias ...: the .grad of the parameter weight, bias ...
+        if name.startswith("grad") and len(name) > 4:
+            param = name[4].lower() + name[5:]
+            if param in self.__dict__.get("_parameter_names", ()):
+                return getattr(self, param).grad
+        raise AttributeError(f"{type(self).__name__} has no attribute {name!r}")
+
+    def children(self):
+        """Direct submodules (containers override)."""
+        return []
+
+    def modules_depth_first(self):
+        yield self
+        for child in self.children():
+            yield from child.modules_depth_first()
+
+    def own_parameters(self):
+        return [getattr(self, n) for n in self._parameter_names]
+
+    def parameters(self):
+        """(params, gradParams): every parameter and its gradient, depth first, no repeats."""
+        params, seen = [], set()
+        for module in self.modules_depth_first():
+            for p in module.own_parameters():
+                if id(p) not in seen:
+                    seen.add(id(p))
+                    params.append(p)
+        return params, [p.grad for p in params]
+
+    def getParameters(self):
+        """(flatParams, flatGradParams): all parameters in one 1-D tensor (and gradients
+        in another); every parameter becomes a view into it, so updating the flat
+        tensor updates the module."""
+        params, _ = self.parameters()
+        total = sum(p.nElement() for p in params)
+        dtype = params[0].dtype if params else np.float32
+        flat = np.empty(total, dtype)
+        flat_grad = np.empty(total, dtype)
+        offset = 0
+        for p in params:
+            n = p.nElement()
+            flat[offset:offset + n] = p.data.ravel()
+            flat_grad[offset:offset + n] = p.grad.data.ravel()
+            p.data = flat[offset:offset + n].reshape(p.shape)
+            p.grad.data = flat_grad[offset:offset + n].reshape(p.shape)
+            offset += n
+        return Tensor._wrap(flat), Tensor._wrap(flat_grad)
+
+    def zeroGradParameters(self):
+        for p in self.parameters()[0]:
+            p.grad.data[...] = 0
+
+    def updateParameters(self, learningRate):
+        """Plain gradient step: p <- p - learningRate * dL/dp, for every parameter."""
+        for p in self.parameters()[0]:
+            p.data -= learningRate * p.grad.data
+            p._bump_version()
+
+    def updateGradParameters(self, momFactor, momDamp=None, momNesterov=False):
+        """dpnn's momentum, applied to the gradients before ``updateParameters``.
+
+        Per parameter, a buffer v starts as a copy of the first gradient; afterwards
+        v <- momFactor * v + (1 - momDamp) * g. Then g <- v, or with Nesterov
+        g <- g + momFactor * v. momDamp defaults to momFactor; momFactor <= 0 does nothing.
+        """
+        if momFactor <= 0:
+            return
+        momDamp = momFactor if momDamp is None else momDamp
+        params, grads = self.parameters()
+        # BEGIN TASK 3.5
+        if self._momentum is None:
+            self._momentum = [g.data.copy() for g in grads]
+        else:
+            for v, g in zip(self._momentum, grads):
+                v *= momFactor
+                v += (1 - momDamp) * g.data
+        for v, g in zip(self._momentum, grads):
+            if momNesterov:
+                g.data += momFactor * v
+            else:
+                g.data[...] = v
+        # END TASK 3.5
+
+    def gradParamClip(self, cutoff):
+        """Scale all gradients by cutoff / norm when their global L2 norm exceeds cutoff.
+        Returns the norm before clipping."""
+        grads = self.parameters()[1]
+        # BEGIN TASK 4.4
+        norm = float(np.sqrt(sum(float(np.sum(g.data.astype(np.float64) ** 2)) for g in grads)))
+        if norm > cutoff:
+            for g in grads:
+                g.data *= cutoff / norm
+        # END TASK 4.4
+        return norm
+
+    def maxParamNorm(self, maxOutNorm):
+        """Renormalise the rows (output units) of each weight matrix to norm <= maxOutNorm."""
+        if maxOutNorm <= 0:
+            return
+        for p in self.parameters()[0]:
+            if p.ndim > 1:
+                rows = p.data.reshape(p.shape[0], -1)
+                norms = np.sqrt((rows.astype(np.float64) ** 2).sum(axis=1, keepdims=True))
+                rows *= np.where(norms > maxOutNorm, maxOutNorm / (norms + 1e-7), 1.0)
+                p._bump_version()
+
+    # ---- forward and backward ------------------------------------------------------
+    def updateOutput(self, input):
+        """output = f(input), written with differentiable ops. Subclasses define it."""
+        raise NotImplementedError(f"{type(self).__name__} does not define updateOutput")
+
+    def forward(self, input):
+        """Compute ``output`` and record the graph that ``backward`` walks."""
+        self._graph_input = map_table(_graph_leaf, input)
+        self._pending_grads = None
+        self.output = self.updateOutput(self._graph_input)
+        return self.output
+
+    def __call__(self, *args):
+        """forward(input); called on nngraph nodes instead, it adds a node to a graph."""
+        if args and hasattr(args[0], "connect"):
+            return args[0].connect(self, args)
+        if len(args) != 1:
+            raise TypeError(f"{type(self).__name__}: expects one input (a tensor or a list)")
+        return self.forward(args[0])
+
+    def backward(self, input, gradOutput, scale=1):
+        """gradInput = d(output)/d(input)^T gradOutput, and parameter gradients
+        += scale * d(output)/d(params)^T gradOutput. Call after ``forward(input)``."""
+        if scale != 1:
+            self.updateGradInput(input, gradOutput)
+            self.accGradParameters(input, gradOutput, scale)
+            return self.gradInput
+        self._backpropagate(gradOutput)
+        return self.gradInput
+
+    def updateGradInput(self, input, gradOutput):
+        """Only gradInput: parameter gradients are held back for ``accGradParameters``."""
+        grads = self.parameters()[1]
+        before = [g.data.copy() for g in grads]
+        self._backpropagate(gradOutput)
+        self._pending_grads = [g.data - b for g, b in zip(grads, before)]
+        for g, b in zip(grads, before):
+            g.data[...] = b
+        return self.gradInput
+
+    def accGradParameters(self, input, gradOutput, scale=1):
+        """Add scale * the parameter gradients of the last ``updateGradInput``."""
+        if self._pending_grads is None:
+            self.updateGradInput(input, gradOutput)
+        for g, delta in zip(self.parameters()[1], self._pending_grads):
+            g.data += scale * delta
+        self._pending_grads = None
+
+    def _backpropagate(self, gradOutput):
+        if self._graph_input is None:
+            raise RuntimeError(f"{type(self).__name__}: backward called before forward")
+        outputs = flatten_table(self.output)
+        grads = [g.data if isinstance(g, Variable) else g for g in flatten_table(gradOutput)]
+        if len(grads) != len(outputs):
+            raise ValueError(f"{type(self).__name__}: gradOutput has {len(grads)} tensors "
+                             f"but output has {len(outputs)}")
+        for out, g in zip(outputs, grads):
+            if tuple(g.shape) != out.shape:
+                raise ValueError(f"{type(self).__name__}: gradOutput has size "
+                                 f"{'x'.join(map(str, g.shape))}, output has size "
+                                 f"{'x'.join(map(str, out.shape))}")
+        pairs = [(o, g) for o, g in zip(outputs, grads) if o.requires_grad]
+        if pairs:
+            run_backward([o for o, _ in pairs], [g for _, g in pairs])
+        self.gradInput = map_table(_grad_of, self._graph_input)
+
+    # ---- modes, types, copies ------------------------------------------------------
+    def training(self):
+        for m in self.modules_depth_first():
+            m.train = True
+        return self
+
+    def evaluate(self):
+        for m in self.modules_depth_first():
+            m.train = False
+        return self
+
+    def _convert(self, fn):
+        for m in self.modules_depth_first():
+            for name in m._parameter_names:
+                p = getattr(m, name)
+                p.data, p.grad.data = fn(p.data), fn(p.grad.data)
+            for name in m._buffer_names:
+                buffer = getattr(m, name)
+                if buffer is not None:
+                    buffer.data = fn(buffer.data)
+            m._momentum = None if m._momentum is None else [fn(v) for v in m._momentum]
+            m.output = m.gradInput = m._graph_input = None
+        return self
+
+    def type(self, name):
+        dtype = _dtype_from_name(name)
+        return self._convert(lambda a: a.astype(dtype) if a.dtype.kind == "f" else a)
+
+    def float(self):
+        return self.type("torch.FloatTensor")
+
+    def double(self):
+        return self.type("torch.DoubleTensor")
+
+    def cuda(self):
+        return self._convert(lambda a: to_device(a, "cuda"))
+
+    def cpu(self):
+        return self._convert(lambda a: to_device(a, "cpu"))
+
+    def clearState(self):
+        """Drop output, gradInput and the recorded graph (to save memory)."""
+        for m in self.modules_depth_first():
+            m.output = m.gradInput = m._graph_input = None
+            m._pending_grads = None
+        return self
+
+    def clone(self):
+        """A deep copy with its own parameters."""
+        self.clearState()
+        return copy.deepcopy(self)
+
+    def share(self, other, *names):
+        """Use ``other``'s parameter tensors (and so their gradients) for ``names``."""
+        for name in names or other._parameter_names:
+            if name.startswith("grad"):
+                continue  # a parameter's gradient travels with it
+            setattr(self, name, getattr(other, name))
+        return self
+
+    def outside(self, size):
+        """The output size for a random input of ``size`` (e.g. (1, 1, 28, 28))."""
+        with no_grad():
+            x = Tensor._wrap(generator().random(tuple(size)).astype(self._dtype()))
+            return self.forward(x).shape
+
+    def _dtype(self):
+        params = self.parameters()[0]
+        return params[0].dtype if params else np.float32
+
+    def __repr__(self):
+        return "nn." + type(self).__name__
+
+
+def _grad_of(leaf):
+    if not leaf.requires_grad:
+        return None
+    return Tensor._wrap(leaf.data * 0) if leaf.grad is None else leaf.grad
