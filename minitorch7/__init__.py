@@ -5,9 +5,26 @@
 """
 
 from .autograd import enable_grad, gradcheck, no_grad
-from .creation import (ByteTensor, DoubleTensor, FloatTensor, IntTensor, LongTensor, arange,
-                       cat, eye, from_numpy, linspace, ones, rand, randn, range, stack, tensor,
-                       where, zeros)
+from .creation import (
+                       ByteTensor,
+                       DoubleTensor,
+                       FloatTensor,
+                       IntTensor,
+                       LongTensor,
+                       arange,
+                       cat,
+                       eye,
+                       from_numpy,
+                       linspace,
+                       ones,
+                       rand,
+                       randn,
+                       range,
+                       stack,
+                       tensor,
+                       where,
+                       zeros,
+)
 from .random import manualSeed
 from .tensor import Tensor, getdefaulttensortype, matmul, setdefaulttensortype
 

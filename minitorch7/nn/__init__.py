@@ -10,7 +10,7 @@ from .dropout import *  # noqa: F403
 from .embedding import *  # noqa: F403
 from .graph import *  # noqa: F403
 from .linear import *  # noqa: F403
-from .module import Module
+from .module import Module  # noqa: F401
 from .normalization import *  # noqa: F403
 from .pooling import *  # noqa: F403
 from .recurrent import *  # noqa: F403

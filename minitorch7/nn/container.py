@@ -4,7 +4,6 @@
 from ..creation import cat
 from .module import Module
 
-
 __all__ = ["Concat", "ConcatTable", "Container", "ParallelTable", "Sequential"]
 
 
