@@ -37,13 +37,20 @@ def test_mnist(fetched):
 
 def test_ptb(fetched):
     start = time.perf_counter()
-    train, valid, test = loadPTB((20, 1, 1))
+    train, valid, test = loadPTB((3, 1, 1))
     seconds = time.perf_counter() - start
     assert len(train.ivocab) == 10000 == len(train.vocab) and "<eos>" in train.vocab
     assert [valid.data.numpy().size, test.data.numpy().size] == [73760, 82430]
     assert sum(train.wordfreq.values()) == 929589
-    assert train.data.numpy().shape == (929589 // 20, 20)
-    # The lab's slide: the first words of the training text have (1-based) ids 238 808 ...
-    assert train.data.numpy()[:5, 0].tolist() == [237, 807, 950, 1325, 1476]
+    assert train.data.numpy().shape == (929589 // 3, 3)
+    # The lab's slide "Batch of 3 sample sequences of length 5" (1-based ids there).
+    n, inputs, targets = next(train.subiter(5))
+    assert n == 5
+    np.testing.assert_array_equal(inputs.numpy().T + 1, [[238, 808, 951, 1326, 1477],
+                                                         [8311, 7671, 4749, 49, 2308],
+                                                         [3660, 9800, 4765, 5375, 6018]])
+    np.testing.assert_array_equal(targets.numpy().T + 1, [[808, 951, 1326, 1477, 1692],
+                                                          [7671, 4749, 49, 2308, 9120],
+                                                          [9800, 4765, 5375, 6018, 7523]])
     print(f"loadPTB from the cache: {seconds:.2f} s")
     assert seconds < 3
