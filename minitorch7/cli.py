@@ -1,0 +1,103 @@
+"""The ``minitorch7`` command.
+
+    minitorch7 lab logreg|mlp|cnn|rnnlm [options]   run an exercise's solution
+    minitorch7 evaluate MODEL                       test accuracy or perplexity
+    minitorch7 sample MODEL --nsample 200           generate text from a language model
+    minitorch7 repl                                 Python with minitorch7 and nn imported
+    minitorch7 learn list|make|check                the missing-pieces tooling
+"""
+
+import argparse
+import code
+import runpy
+import sys
+from pathlib import Path
+
+import minitorch7
+
+from . import nn, optim
+from .learn.cli import add_subparser as add_learn_subparser
+from .serial import load
+
+LAB_SCRIPTS = {
+    "logreg": "logistic_regression.py",
+    "mlp": "train_mlp.py",
+    "cnn": "convolution_neural_network.py",
+    "rnnlm": "train_rnnlm.py",
+}
+
+
+def exercises_dir() -> Path:
+    """The repository's exercises/ folder (the package is installed from a checkout)."""
+    folder = Path(__file__).resolve().parent.parent / "exercises"
+    if not folder.is_dir():
+        raise SystemExit(f"minitorch7: the exercises are not next to the package ({folder} "
+                         "is missing); install from a checkout: pip install -e .")
+    return folder
+
+
+def run_script(name: str, argv: list[str]) -> None:
+    """Run exercises/solutions/<name> as if from the command line with ``argv``."""
+    path = exercises_dir() / "solutions" / name
+    sys.argv = [str(path), *argv]
+    runpy.run_path(str(path), run_name="__main__")
+
+
+def _lab(args, rest):
+    run_script(LAB_SCRIPTS[args.exercise], rest)
+
+
+EVALUATORS = {"classifier": ("evaluate_mlp.py", "--modelpath"),
+              "rnnlm": ("evaluate_rnnlm.py", "--xplogpath")}
+
+
+def _evaluate(args, rest):
+    saved = load(args.model)
+    kind = saved.get("kind", "classifier") if isinstance(saved, dict) else "classifier"
+    script, flag = EVALUATORS[kind]
+    run_script(script, [flag, args.model, *rest])
+
+
+def _sample(args, rest):
+    run_script("evaluate_rnnlm.py", ["--xplogpath", args.model, "--nsample",
+                                     str(args.nsample), *rest])
+
+
+def _repl(args, rest):
+    banner = ("minitorch7 - like Torch7's th.\n"
+              "Imported: torch (minitorch7), nn, optim. Try: torch.FloatTensor(2, 3).fill(1)")
+    code.interact(banner=banner, local={"torch": minitorch7, "minitorch7": minitorch7,
+                                        "nn": nn, "optim": optim}, exitmsg="")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="minitorch7", description=__doc__.split("\n")[0],
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    commands = parser.add_subparsers(dest="command", required=True)
+    lab = commands.add_parser("lab", help="run an exercise's solution (options pass through; "
+                                          "add --help after the exercise for them)")
+    lab.add_argument("exercise", choices=sorted(LAB_SCRIPTS))
+    lab.set_defaults(run=_lab)
+    evaluate = commands.add_parser("evaluate", help="evaluate a saved model on the test set")
+    evaluate.add_argument("model")
+    evaluate.set_defaults(run=_evaluate)
+    sample = commands.add_parser("sample", help="generate text from a saved language model")
+    sample.add_argument("model")
+    sample.add_argument("--nsample", type=int, default=200)
+    sample.set_defaults(run=_sample)
+    repl = commands.add_parser("repl", help="an interactive prompt, like Torch7's th")
+    repl.set_defaults(run=_repl)
+    add_learn_subparser(commands)
+    return parser
+
+
+def main(argv=None) -> None:
+    parser = build_parser()
+    args, rest = parser.parse_known_args(argv)
+    if args.command not in ("lab", "evaluate", "sample") and rest:
+        parser.error(f"unrecognized arguments: {' '.join(rest)}")
+    args.run(args, rest)
+
+
+if __name__ == "__main__":
+    main()
