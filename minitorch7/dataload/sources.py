@@ -76,6 +76,9 @@ def cache_dir() -> Path:
     return Path(root) / "minitorch7"
 
 
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+
+
 def check(path: Path, spec: DataFile) -> str | None:
     """None if ``path`` holds exactly ``spec``'s file, else the reason it does not."""
     if not path.is_file():
@@ -148,10 +151,14 @@ def fetch(dataset: Dataset, datapath: str | os.PathLike | None = None,
           cache: Path | None = None) -> dict[str, Path]:
     """Verified local paths ``{file name: path}`` for all of ``dataset``'s files.
 
-    ``datapath`` (else ``$MINITORCH7_DATA``) is a directory holding the files by hand;
-    ``cache`` defaults to ``cache_dir() / dataset.name``. Raises DataUnavailableError listing
-    every place tried and how to supply the files by hand.
+    ``datapath`` (else ``$MINITORCH7_DATA``) is a directory holding the files by hand, or
+    ``"fixtures"``: the tiny samples shipped in the package (not checked: they are not
+    the real dataset; for demos and tests). ``cache`` defaults to ``cache_dir() /
+    dataset.name``. Raises DataUnavailableError listing every place tried and how to
+    supply the files by hand.
     """
+    if datapath is not None and str(datapath) == "fixtures":
+        return {spec.name: FIXTURES / spec.name for spec in dataset.files}
     local = datapath or os.environ.get("MINITORCH7_DATA")
     cache = Path(cache) if cache is not None else cache_dir() / dataset.name
     tried: list[str] = []
