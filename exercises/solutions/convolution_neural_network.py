@@ -1,0 +1,88 @@
+"""Exercise 3 (solution): a convolutional neural network on MNIST.
+
+The lab's convolution-neural-network.lua: conv blocks of SpatialConvolution,
+(SpatialBatchNormalization), ReLU and SpatialMaxPooling, then a dense hidden layer; the
+model is saved through nn.Serial. Try --cuda on a machine with an NVIDIA GPU.
+
+    minitorch7 lab cnn --batchnorm
+"""
+
+import argparse
+
+from minitorch7 import dataload, experiment, nn
+
+
+def options(argv=None):
+    parser = experiment.base_parser("Train a convolutional neural network on MNIST", "cnn")
+    parser.add_argument("--channelsize", default="16,32", help="output channels per conv layer")
+    parser.add_argument("--kernelsize", default="5,5", help="kernel size per conv layer")
+    parser.add_argument("--kernelstride", default="1,1", help="kernel stride per conv layer")
+    parser.add_argument("--poolsize", default="2,2", help="max-pooling size per layer (0: none)")
+    parser.add_argument("--poolstride", default="2,2", help="max-pooling stride per layer")
+    parser.add_argument("--padding", action=argparse.BooleanOptionalAction,
+                        default=True, help="pad so a convolution keeps the image size")
+    parser.add_argument("--batchnorm", action="store_true",
+                        help="[Spatial]BatchNormalization after convolutions and hidden layers")
+    parser.add_argument("--hiddensize", default="200", help="dense hidden layers, e.g. '200'")
+    parser.add_argument("--dropout", action="store_true", help="Dropout before dense layers")
+    parser.add_argument("--dropoutprob", type=float, default=0.5)
+    parser.add_argument("--batchsize", type=int, default=32)
+    parser.add_argument("--learningrate", type=float, default=0.1)
+    parser.add_argument("--momentum", type=float, default=0.9)
+    parser.add_argument("--maxnormout", type=float, default=-1)
+    parser.add_argument("--maxepoch", type=int, default=100)
+    parser.add_argument("--earlystop", type=int, default=30)
+    parser.add_argument("--epochsize", type=int, default=-1)
+    opt = parser.parse_args(argv)
+    if opt.quick:
+        opt.maxepoch = min(opt.maxepoch, 2)
+    return opt
+
+
+def build(opt):
+    cnn = nn.Sequential()
+    cnn.add(nn.Convert())
+    inplanes = 1
+    layers = zip(*(experiment.parse_list(v) for v in (
+        opt.channelsize, opt.kernelsize, opt.kernelstride, opt.poolsize, opt.poolstride)))
+    for planes, kernel, stride, poolsize, poolstride in layers:
+        pad = (kernel - 1) // 2 if opt.padding else 0
+        cnn.add(nn.SpatialConvolution(inplanes, planes, kernel, kernel, stride, stride, pad, pad))
+        if opt.batchnorm:
+            cnn.add(nn.SpatialBatchNormalization(planes))
+        cnn.add(nn.ReLU())
+        if poolsize > 0:
+            cnn.add(nn.SpatialMaxPooling(poolsize, poolsize, poolstride, poolstride))
+        inplanes = planes
+    outsize = cnn.outside((1, 1, 28, 28))  # output size of the convolutions
+    print(f"Dense input size: {outsize[1]}x{outsize[2]}x{outsize[3]} = "
+          f"{outsize[1] * outsize[2] * outsize[3]}")
+    cnn.add(nn.Collapse(3))
+    insize = outsize[1] * outsize[2] * outsize[3]
+    for size in experiment.parse_list(opt.hiddensize):
+        if opt.dropout:
+            cnn.add(nn.Dropout(opt.dropoutprob))
+        cnn.add(nn.Linear(insize, size))
+        if opt.batchnorm:
+            cnn.add(nn.BatchNormalization(size))
+        cnn.add(nn.ReLU())
+        insize = size
+    cnn.add(nn.Linear(insize, 10))
+    cnn.add(nn.LogSoftMax())
+    return cnn
+
+
+def main(argv=None):
+    opt = options(argv)
+    paths = experiment.start(opt)
+    trainset, validset, _ = dataload.loadMNIST(opt.datapath)
+    opt.epochsize = trainset.size() if opt.epochsize < 0 else opt.epochsize
+    model = build(opt)
+    if opt.cuda:
+        model.cuda()
+    print(model)
+    return experiment.fit_classifier(model, opt, trainset, validset, paths)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,195 @@
+"""Exercise 4 (solution): a recurrent language model on Penn Treebank.
+
+The lab's recurrent-language-model.lua: LookupTable -> SplitTable -> Sequencer over a
+step module of stacked recurrent layers (FastLSTM with --lstm, GRU with --gru, else the
+plain Recurrence of the slides) and a Linear + LogSoftMax output layer; truncated BPTT
+over --seqlen steps, the state carried between batches; gradient clipping (--cutoff),
+dpnn momentum, a learning-rate schedule; perplexity on the validation set each epoch,
+early stopping. The lab's recommended run (about 116 test perplexity):
+
+    minitorch7 lab rnnlm --lstm --seqlen 20 --hiddensize 200,200 --batchsize 20 --startlr 1 \\
+        --cutoff 5 --maxepoch 13 \\
+        --schedule '{[5]=0.5,[6]=0.25,[7]=0.125,[8]=0.0625,[9]=0.03125,[10]=0.015625,[11]=0.0078125,[12]=0.00390625}'
+"""
+
+import time
+
+from minitorch7 import dataload, experiment, nn, no_grad, save
+
+MODEL_KINDS = ("lstm", "peephole", "gru")
+
+
+def options(argv=None):
+    parser = experiment.base_parser("Train a recurrent language model on Penn Treebank",
+                                    "rnnlm")
+    parser.add_argument("--startlr", type=float, default=0.05, help="learning rate at epoch 1")
+    parser.add_argument("--minlr", type=float, default=1e-5, help="minimum learning rate")
+    parser.add_argument("--saturate", type=int, default=400,
+                        help="epoch at which the linear decay reaches minlr")
+    parser.add_argument("--schedule", default="",
+                        help="learning rate per epoch, e.g. '{[5]=0.5,[6]=0.25}' (replaces "
+                             "the linear decay)")
+    parser.add_argument("--momentum", type=float, default=0.9)
+    parser.add_argument("--maxnormout", type=float, default=-1)
+    parser.add_argument("--cutoff", type=float, default=-1,
+                        help="clip the gradients' global norm to this (-1: off)")
+    parser.add_argument("--maxepoch", type=int, default=1000)
+    parser.add_argument("--earlystop", type=int, default=50)
+    parser.add_argument("--uniform", type=float, default=0.1,
+                        help="initialise parameters from U(-uniform, uniform) (-1: default)")
+    parser.add_argument("--lstm", action="store_true", help="FastLSTM layers")
+    parser.add_argument("--peephole", action="store_true", help="LSTM layers with peepholes")
+    parser.add_argument("--gru", action="store_true", help="GRU layers")
+    parser.add_argument("--seqlen", type=int, default=5, help="steps of truncated BPTT")
+    parser.add_argument("--inputsize", type=int, default=-1,
+                        help="word embedding size (-1: the first hidden size)")
+    parser.add_argument("--hiddensize", default="200", help="one size per layer: '200,200'")
+    parser.add_argument("--dropout", type=float, default=0.0, help="dropout probability")
+    parser.add_argument("--batchsize", type=int, default=32)
+    parser.add_argument("--trainsize", type=int, default=-1,
+                        help="tokens per column per epoch (-1: all)")
+    parser.add_argument("--validsize", type=int, default=-1)
+    opt = parser.parse_args(argv)
+    opt.hiddensize = experiment.parse_list(opt.hiddensize)
+    opt.inputsize = opt.hiddensize[0] if opt.inputsize < 0 else opt.inputsize
+    opt.schedule = experiment.parse_schedule(opt.schedule)
+    if opt.quick:
+        opt.maxepoch, opt.trainsize, opt.validsize = min(opt.maxepoch, 2), 2000, 2000
+    return opt
+
+
+def recurrent_layer(opt, index, inputsize, hiddensize):
+    if opt.lstm:
+        return nn.FastLSTM(inputsize, hiddensize)
+    if opt.peephole:
+        return nn.LSTM(inputsize, hiddensize)
+    if opt.gru:
+        return nn.GRU(inputsize, hiddensize)
+    rm = (nn.Sequential()  # input is [x[t], h[t-1]]
+          .add(nn.ParallelTable()
+               .add(nn.Identity() if index == 0 else nn.Linear(inputsize, hiddensize))
+               .add(nn.Linear(hiddensize, hiddensize)))  # recurrent layer
+          .add(nn.CAddTable())
+          .add(nn.Sigmoid()))  # output is h[t]
+    return nn.Recurrence(rm, hiddensize, 1)
+
+
+def build(opt, vocabsize):
+    lm = nn.Sequential()
+    lm.add(nn.LookupTable(vocabsize, opt.inputsize))  # input is seqlen x batchsize
+    if opt.dropout > 0:
+        lm.add(nn.Dropout(opt.dropout))
+    lm.add(nn.SplitTable(0))  # seqlen x batchsize x inputsize -> list of seqlen tensors
+    stepmodule = nn.Sequential()  # applied at every time step
+    inputsize = opt.inputsize
+    for index, hiddensize in enumerate(opt.hiddensize):
+        stepmodule.add(recurrent_layer(opt, index, inputsize, hiddensize))
+        if opt.dropout > 0:
+            stepmodule.add(nn.Dropout(opt.dropout))
+        inputsize = hiddensize
+    stepmodule.add(nn.Linear(inputsize, vocabsize))  # output layer
+    stepmodule.add(nn.LogSoftMax())
+    lm.add(nn.Sequencer(stepmodule))
+    # the state carries over from one batch to the next (gradients do not)
+    lm.remember("both" if opt.lstm or opt.peephole or opt.gru else "eval")
+    if opt.uniform > 0:
+        for param in lm.parameters()[0]:
+            param.uniform(-opt.uniform, opt.uniform)
+    return lm
+
+
+def train_epoch(lm, criterion, trainset, opt, epoch):
+    """Truncated BPTT over the training stream; returns (perplexity, mean grad norm, speed)."""
+    lm.training()
+    total, batches, norms, begin = 0.0, 0, [], time.perf_counter()
+    bar = experiment.progress(opt.trainsize, f"epoch {epoch}", opt.progress)
+    for nsampled, inputs, targets in trainset.subiter(opt.seqlen, opt.trainsize):
+        outputs = lm.forward(inputs)
+        targets = list(targets)  # seqlen x batch -> one target vector per step
+        loss = criterion.forward(outputs, targets)
+        lm.zeroGradParameters()
+        lm.backward(inputs, criterion.backward(outputs, targets))
+        if opt.cutoff > 0:
+            norms.append(lm.gradParamClip(opt.cutoff))
+        lm.updateGradParameters(opt.momentum)  # dpnn momentum
+        lm.updateParameters(opt.lr)
+        lm.maxParamNorm(opt.maxnormout)
+        total, batches = total + loss, batches + 1
+        bar.update(len(inputs))
+        bar.set_postfix(ppl=f"{experiment.perplexity(total / (batches * opt.seqlen)):.1f}")
+        if nsampled >= opt.trainsize:
+            break
+    bar.close()
+    speed = batches * opt.seqlen * opt.batchsize / (time.perf_counter() - begin)
+    mean_norm = sum(norms) / len(norms) if norms else float("nan")
+    return experiment.perplexity(total / max(batches * opt.seqlen, 1)), mean_norm, speed
+
+
+def evaluate_perplexity(lm, criterion, dataset, seqlen, size=-1):
+    """exp(mean NLL per token) over a whole stream, state carried across batches."""
+    lm.evaluate()
+    lm.forget()
+    total, tokens = 0.0, 0
+    with no_grad():
+        for nsampled, inputs, targets in dataset.subiter(seqlen, size):
+            total += criterion.forward(lm.forward(inputs), list(targets)) * dataset.batchsize
+            tokens += inputs.nElement()
+            if size > 0 and nsampled >= size:
+                break
+    return experiment.perplexity(total / max(tokens, 1))
+
+
+def main(argv=None):
+    opt = options(argv)
+    best_path, checkpoint_path = experiment.start(opt)
+    trainset, validset, _ = dataload.loadPTB((opt.batchsize, 1, 1), opt.datapath)
+    opt.trainsize = trainset.size() if opt.trainsize < 0 else opt.trainsize
+    opt.validsize = validset.size() if opt.validsize < 0 else opt.validsize
+    print(f"Vocabulary size: {len(trainset.ivocab)}; train set: {trainset.size()} x "
+          f"{opt.batchsize} tokens")
+    criterion = nn.SequencerCriterion(nn.ClassNLLCriterion())
+    state = {"kind": "rnnlm", "opt": vars(opt), "epoch": 0, "best_ppl": float("inf"),
+             "best_epoch": 0, "log": [], "lr": opt.startlr}
+    if opt.resume:
+        state.update(experiment.resume_state(opt.resume))
+        lm = state["model"]
+        print(f"Resuming from {opt.resume} after epoch {state['epoch']}")
+    else:
+        lm = state["model"] = build(opt, len(trainset.ivocab))
+    if opt.cuda:
+        lm.cuda()
+    print(nn.Serial(lm))
+    with experiment.saving_on_interrupt(checkpoint_path, lambda: state):
+        for epoch in range(state["epoch"] + 1, opt.maxepoch + 1):
+            opt.lr = state["lr"]
+            train_ppl, mean_norm, speed = train_epoch(lm, criterion, trainset, opt, epoch)
+            valid_ppl = evaluate_perplexity(lm, criterion, validset, opt.seqlen * 5,
+                                            opt.validsize)
+            print(f"Epoch #{epoch} : learning rate = {opt.lr:g}, mean norm = {mean_norm:.4f}, "
+                  f"speed = {speed:.0f} words/s, training perplexity = {train_ppl:.2f}, "
+                  f"validation perplexity = {valid_ppl:.2f}", flush=True)
+            state["log"].append({"epoch": epoch, "lr": opt.lr, "mean_norm": mean_norm,
+                                 "train_ppl": train_ppl, "valid_ppl": valid_ppl,
+                                 "speed": speed})
+            if opt.schedule:  # the lab's table: the learning rate from this epoch on
+                state["lr"] = opt.schedule.get(epoch, state["lr"])
+            else:  # linear decay from startlr to minlr over `saturate` epochs
+                state["lr"] = max(opt.minlr, state["lr"] + (opt.minlr - opt.startlr)
+                                  / opt.saturate)
+            state["epoch"] = epoch
+            if valid_ppl < state["best_ppl"]:
+                state["best_ppl"], state["best_epoch"] = valid_ppl, epoch
+                save(best_path, {"kind": "rnnlm", "opt": vars(opt), "epoch": epoch,
+                                 "valid_ppl": valid_ppl, "ivocab": list(trainset.ivocab),
+                                 "model": nn.Serial(lm).mediumSerial()})
+                print(f"Found new minima. Saving to {best_path}", flush=True)
+            save(checkpoint_path, state)
+            if epoch - state["best_epoch"] > opt.earlystop:
+                print(f"No new minima for {opt.earlystop} epochs: early stopping")
+                break
+    print(f"Best validation perplexity {state['best_ppl']:.2f} at epoch {state['best_epoch']}")
+    return state["best_ppl"]
+
+
+if __name__ == "__main__":
+    main()
