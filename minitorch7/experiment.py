@@ -40,13 +40,13 @@ def base_parser(description, savename):
 
 def parse_list(text, kind=int):
     """'16,32' or '{16,32}' -> [16, 32] (the lab passed Lua tables)."""
-    return [kind(v) for v in str(text).strip("{}").replace(" ", "").split(",") if v]
+    return [kind(v) for v in "".join(str(text).split()).strip("{}").split(",") if v]
 
 
 def parse_schedule(text):
     """The lab's '{[5]=0.5,[6]=0.25}' (or '5:0.5,6:0.25') -> {5: 0.5, 6: 0.25}."""
     schedule = {}
-    for item in str(text).strip("{}").replace(" ", "").split(","):
+    for item in "".join(str(text).split()).strip("{}").split(","):
         if item:
             key, value = item.replace("[", "").replace("]", "").replace(":", "=").split("=")
             schedule[int(key)] = float(value)

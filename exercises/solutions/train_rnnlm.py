@@ -9,7 +9,8 @@ early stopping. The lab's recommended run (about 116 test perplexity):
 
     minitorch7 lab rnnlm --lstm --seqlen 20 --hiddensize 200,200 --batchsize 20 --startlr 1 \\
         --cutoff 5 --maxepoch 13 \\
-        --schedule '{[5]=0.5,[6]=0.25,[7]=0.125,[8]=0.0625,[9]=0.03125,[10]=0.015625,[11]=0.0078125,[12]=0.00390625}'
+        --schedule '{[5]=0.5,[6]=0.25,[7]=0.125,[8]=0.0625,[9]=0.03125,
+                     [10]=0.015625,[11]=0.0078125,[12]=0.00390625}'
 """
 
 import time
