@@ -1,3 +1,166 @@
-"""TODO: being written."""
+"""Criterions: Torch7's losses. ``forward(input, target)`` returns the loss as a Python
+float (also kept in ``output``); ``backward(input, target)`` returns ``gradInput`` =
+d loss / d input, a tensor of the input's size, to hand to the model's ``backward``.
 
-__all__ = []
+A criterion only writes ``updateOutput(input, target)``: the loss as a one-element tensor,
+with differentiable ops. ``sizeAverage`` (default True) divides by the batch size
+(ClassNLL) or the number of elements (BCE, MSE); set it to False for a plain sum.
+"""
+
+import numpy as np
+
+from ..autograd import run_backward
+from ..ops.nnfunc import BCELoss, NLLLoss
+from ..ops.shape import to_device
+from ..tensor import Tensor
+from .module import _grad_of, _graph_leaf, map_table
+
+__all__ = ["BCECriterion", "ClassNLLCriterion", "Criterion", "CrossEntropyCriterion",
+           "MSECriterion"]
+
+
+def _size(shape):
+    return "x".join(map(str, shape)) or "(scalar)"
+
+
+def _array(target):
+    """A target (Tensor, array, number or list) as a CPU NumPy array."""
+    if isinstance(target, Tensor):
+        return to_device(target.data, "cpu")
+    return np.asarray(target)
+
+
+class Criterion:
+    """Base class of the losses. State: ``output`` (the last loss), ``gradInput``,
+    ``sizeAverage``.
+
+    The loss is computed from a fresh leaf copy of ``input``, so ``backward`` stops there:
+    it never reaches the graph of the model that produced ``input`` (that is the model's
+    own ``backward(input, gradInput)``).
+    """
+
+    def __init__(self, sizeAverage=True):
+        self.sizeAverage = sizeAverage
+        self.output = 0.0
+        self.gradInput = None
+        self._recorded = None  # (input, target, leaf, loss) of the last forward
+
+    def updateOutput(self, input, target):
+        """The loss as a one-element tensor, written with differentiable ops."""
+        raise NotImplementedError(f"{type(self).__name__} does not define updateOutput")
+
+    def _record(self, input, target):
+        leaf = map_table(_graph_leaf, input)
+        self._recorded = (input, target, leaf, self.updateOutput(leaf, target))
+        return self._recorded[3]
+
+    def forward(self, input, target):
+        """The loss (a float); also stored in ``output``."""
+        self.output = float(self._record(input, target).item())
+        return self.output
+
+    def __call__(self, input, target):
+        return self.forward(input, target)
+
+    def backward(self, input, target):
+        """gradInput = d loss / d input (a tensor like ``input``). Reuses the graph of the
+        last ``forward`` when called with the same input and target, else recomputes."""
+        recorded = self._recorded
+        if recorded is None or recorded[0] is not input or recorded[1] is not target:
+            self._record(input, target)
+        _, _, leaf, loss = self._recorded
+        self._recorded = None  # backward frees the graph: a second call recomputes it
+        run_backward([loss], [None])
+        self.gradInput = map_table(_grad_of, leaf)
+        return self.gradInput
+
+    updateGradInput = backward
+
+    def type(self, name=None):
+        """Criterions hold no tensors: the target follows the input's type and device."""
+        return self
+
+    def float(self):
+        return self
+
+    def double(self):
+        return self
+
+    def cuda(self):
+        return self
+
+    def cpu(self):
+        return self
+
+    def __repr__(self):
+        return "nn." + type(self).__name__
+
+
+class ClassNLLCriterion(Criterion):
+    """Negative log-likelihood of 0-based class targets, for log-probabilities (the output
+    of LogSoftMax).
+
+    input B x C with target of B class ids: loss = -(1/B) sum_i input[i, t_i] (no 1/B when
+    not sizeAverage); input of C with a one-element target: loss = -input[t].
+    """
+
+    def updateOutput(self, input, target):
+        return NLLLoss.apply(input, self._classes(input, target), self.sizeAverage)
+
+    def _classes(self, input, target):
+        """The target as int64 class ids on the input's device, after checking them."""
+        t = _array(target)
+        batch = input.shape[0] if input.ndim == 2 else 1
+        if input.ndim not in (1, 2) or t.size != batch or (input.ndim == 2 and t.ndim > 1):
+            raise ValueError(f"{self!r}: expected input of C or B x C scores with B class "
+                             f"ids as target, got input {_size(input.shape)} and target "
+                             f"{_size(t.shape)}")
+        if t.dtype.kind == "f":
+            if not np.all(t == np.round(t)):
+                raise ValueError(f"{self!r}: targets must be whole class ids, got {t}")
+        elif t.dtype.kind not in "iu":
+            raise ValueError(f"{self!r}: targets must be class ids, got dtype {t.dtype}")
+        t = t.astype(np.int64)
+        classes = input.shape[-1]
+        bad = (t < 0) | (t >= classes)
+        if np.any(bad):
+            raise ValueError(f"{self!r}: class index {int(t[bad].flat[0])} is out of range "
+                             f"for {classes} classes (targets are 0-based: 0..{classes - 1})")
+        return to_device(t.reshape(-1), input.device)
+
+
+class CrossEntropyCriterion(ClassNLLCriterion):
+    """LogSoftMax then ClassNLL, on raw scores: loss = -(1/B) sum_i log softmax(x_i)[t_i]."""
+
+    def updateOutput(self, input, target):
+        return super().updateOutput(input.log_softmax(-1), target)
+
+
+class BCECriterion(Criterion):
+    """Binary cross-entropy for probabilities x in [0, 1] and targets t in {0, 1} (or
+    [0, 1]), of the same size, with eps = 1e-12:
+
+    loss = -sum[t log(x + eps) + (1 - t) log(1 - x + eps)] (/ nElement when sizeAverage).
+    """
+
+    def updateOutput(self, input, target):
+        t = _array(target)
+        if t.shape != input.shape:
+            raise ValueError(f"{self!r}: target must have the input's size "
+                             f"{_size(input.shape)}, got {_size(t.shape)}")
+        return BCELoss.apply(input, to_device(t.astype(input.dtype), input.device),
+                             self.sizeAverage)
+
+
+class MSECriterion(Criterion):
+    """Mean squared error: loss = sum (x - t)^2 (/ nElement when sizeAverage); target of
+    the input's size."""
+
+    def updateOutput(self, input, target):
+        t = _array(target)
+        if t.shape != input.shape:
+            raise ValueError(f"{self!r}: target must have the input's size "
+                             f"{_size(input.shape)}, got {_size(t.shape)}")
+        diff = input - Tensor._wrap(to_device(t.astype(input.dtype), input.device))
+        loss = (diff * diff).sum()
+        return loss / input.nElement() if self.sizeAverage else loss

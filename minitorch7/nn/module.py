@@ -201,9 +201,14 @@ class Module:
         return self.output
 
     def __call__(self, *args):
-        """forward(input); called on nngraph nodes instead, it adds a node to a graph."""
-        if args and hasattr(args[0], "connect"):
-            return args[0].connect(self, args)
+        """forward(input). On nngraph nodes it builds a graph instead: ``m()`` is an input
+        node; ``m(node)``, ``m(node1, node2)`` or ``m([node1, node2])`` a node fed by them."""
+        if not args:
+            from .graph import Node  # nngraph builds on Module, so it is imported late
+            return Node(self, [])
+        nodes = args[0] if len(args) == 1 and isinstance(args[0], list) else args
+        if nodes and hasattr(nodes[0], "connect"):
+            return nodes[0].connect(self, list(nodes))
         if len(args) != 1:
             raise TypeError(f"{type(self).__name__}: expects one input (a tensor or a list)")
         return self.forward(args[0])
