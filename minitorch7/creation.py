@@ -31,12 +31,21 @@ ByteTensor = _typed(np.uint8, "ByteTensor")
 
 
 def tensor(data, dtype=None, requires_grad=False):
-    """A tensor holding a copy of ``data``; floats get the default type, ints int64."""
+    """A tensor holding a copy of ``data``; floats get the default type, ints int64,
+    booleans uint8 (a ByteTensor, as Torch7's comparisons give)."""
     array = np.asarray(_data(data))
-    if dtype is None:
-        dtype = get_default_dtype() if array.dtype.kind == "f" else \
-            (np.int64 if array.dtype.kind in "iu" and array.dtype != np.uint8 else array.dtype)
+    dtype = _inferred_dtype(array) if dtype is None else dtype
     return Tensor(array, dtype=dtype, requires_grad=requires_grad)
+
+
+def _inferred_dtype(array):
+    if array.dtype.kind == "f":
+        return get_default_dtype()
+    if array.dtype.kind == "b":
+        return np.uint8
+    if array.dtype.kind in "iu" and array.dtype != np.uint8:
+        return np.int64
+    return array.dtype
 
 
 def from_numpy(array: np.ndarray) -> Tensor:

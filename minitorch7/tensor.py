@@ -66,7 +66,8 @@ def _fmt_size(shape):
 
 
 class Tensor(Variable):
-    """Tensor(2, 3) allocates (zeros) of the default type; Tensor(data) copies data."""
+    """Tensor(2, 3) allocates (zeros) of the default type; Tensor(data) copies data;
+    Tensor() is empty (no elements), as in Torch7."""
 
     __slots__ = ()
 
@@ -75,7 +76,7 @@ class Tensor(Variable):
         if len(args) == 1 and not isinstance(args[0], int | np.integer | tuple):
             data = np.array(_data(args[0]), dtype=dtype)
         else:
-            data = np.zeros(_sizes(args), dtype=dtype)
+            data = np.zeros(_sizes(args) if args else (0,), dtype=dtype)
         self.data, self.requires_grad, self.grad = data, requires_grad, None
         self._ctx, self._version = None, [0]
 
@@ -166,7 +167,7 @@ class Tensor(Variable):
     def narrow(self, dim, start, length):
         """Elements start .. start+length-1 along dim (a view)."""
         self._check_dim("narrow", dim)
-        if not 0 <= start and start + length <= self.shape[dim]:
+        if not (0 <= start and 0 <= length and start + length <= self.shape[dim]):
             raise IndexError(f"narrow: [{start}, {start + length}) is out of range for dim "
                              f"{dim} of size {self.shape[dim]}")
         index = [slice(None)] * self.ndim
@@ -245,6 +246,8 @@ class Tensor(Variable):
         if dim is None:
             shape = tuple(s for s in self.shape if s != 1)
         else:
+            self._check_dim("squeeze", dim)
+            dim %= self.ndim
             shape = self.shape[:dim] + self.shape[dim + 1:] if self.shape[dim] == 1 \
                 else self.shape
         return self.reshape(*shape)
@@ -469,6 +472,8 @@ class Tensor(Variable):
     def _arg(self, name, dim, keepdim):
         xp = array_module(self.data)
         index = getattr(xp, name)(self.data, axis=dim)
+        if isinstance(index, np.generic):  # over all elements NumPy gives a scalar
+            index = np.asarray(index)
         if keepdim and dim is not None:
             index = xp.expand_dims(index, dim)
         return Tensor._wrap(index.astype(np.int64))

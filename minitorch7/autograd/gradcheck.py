@@ -48,7 +48,8 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, fast_mode=False, seed=
         for element in np.ndindex(numerical.shape):
             _compare(numerical[element], analytical[element], i,
                      f"output element {element[0]}, input element "
-                     f"{np.unravel_index(element[1], x.shape)}", atol, rtol, eps)
+                     f"{tuple(map(int, np.unravel_index(element[1], x.shape)))}", atol, rtol,
+                     eps)
     return True
 
 

@@ -1,6 +1,8 @@
 """Elementwise ops with NumPy broadcasting. The gradient of a broadcast input is summed
 back to its own shape (``unbroadcast``)."""
 
+import operator
+
 from ..autograd import Function
 from ..device import array_module
 
@@ -27,13 +29,23 @@ def _shape(x):
     return getattr(x, "shape", None)
 
 
+def _broadcasting(name, op, a, b):
+    """op(a, b), or an error naming the op and both sizes when they do not broadcast."""
+    try:
+        return op(a, b)
+    except ValueError:
+        sizes = ["x".join(map(str, _shape(x) or ())) or "(scalar)" for x in (a, b)]
+        raise ValueError(f"{name}: sizes {sizes[0]} and {sizes[1]} do not broadcast (each "
+                         "dim must match, or be 1, or be missing on the left)") from None
+
+
 class Add(Function):
     """a + b."""
 
     @staticmethod
     def forward(ctx, a, b):
         ctx.shapes = _shape(a), _shape(b)
-        return a + b
+        return _broadcasting("add", operator.add, a, b)
 
     @staticmethod
     def backward(ctx, grad):
@@ -46,7 +58,7 @@ class Sub(Function):
     @staticmethod
     def forward(ctx, a, b):
         ctx.shapes = _shape(a), _shape(b)
-        return a - b
+        return _broadcasting("sub", operator.sub, a, b)
 
     @staticmethod
     def backward(ctx, grad):
@@ -59,7 +71,7 @@ class Mul(Function):
     @staticmethod
     def forward(ctx, a, b):
         ctx.save_for_backward(a, b)
-        return a * b
+        return _broadcasting("mul", operator.mul, a, b)
 
     @staticmethod
     def backward(ctx, grad):
@@ -75,7 +87,7 @@ class Div(Function):
     @staticmethod
     def forward(ctx, a, b):
         ctx.save_for_backward(a, b)
-        return a / b
+        return _broadcasting("div", operator.truediv, a, b)
 
     @staticmethod
     def backward(ctx, grad):
@@ -90,7 +102,7 @@ class Pow(Function):
 
     @staticmethod
     def forward(ctx, a, b):
-        out = a**b
+        out = _broadcasting("pow", operator.pow, a, b)
         ctx.save_for_backward(a, b, out)
         return out
 
