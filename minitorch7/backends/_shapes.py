@@ -66,3 +66,10 @@ def pool2d_shape(x_shape, kernel, stride, padding, name):
         raise ValueError(f"{name}: kernel {kernel} larger than the padded input "
                          f"{_dims(x_shape)} (padding {padding})")
     return x_shape[0], x_shape[1], ho, wo
+
+
+def check_grad_shape(name, got, expected):
+    """Raise unless a gradient's shape `got` equals the forward output's shape; return it."""
+    if tuple(got) != tuple(expected):
+        raise ValueError(f"{name}: gradient is {_dims(got)} but the output is {_dims(expected)}")
+    return tuple(expected)

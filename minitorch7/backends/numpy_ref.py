@@ -8,7 +8,7 @@ gradient of a window operation through `_col2im`, its adjoint (add each window b
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from ._shapes import conv2d_shape, matmul_shapes, pairs, pool2d_shape
+from ._shapes import check_grad_shape, conv2d_shape, matmul_shapes, pairs, pool2d_shape
 
 
 def matmul(a, b):
@@ -50,6 +50,8 @@ def conv2d_forward(x, w, b, stride, padding):
 def conv2d_backward_input(gy, w, input_shape, stride, padding):
     """gx (B,C,H,W) = sum over windows of gy[b,o,h,w] * w[o,c,:,:], placed where they read."""
     stride, padding = pairs("conv2d_backward_input", stride, padding)
+    check_grad_shape("conv2d_backward_input", gy.shape,
+                     conv2d_shape(input_shape, w.shape, stride, padding))
     cols = np.einsum("bohw,ocij->bchwij", gy, w, optimize=True)
     return _col2im(cols, input_shape, stride, padding)
 
@@ -57,6 +59,8 @@ def conv2d_backward_input(gy, w, input_shape, stride, padding):
 def conv2d_backward_weight(gy, x, weight_shape, stride, padding):
     """gw[o,c,i,j] = sum_{b,h,w} gy[b,o,h,w] * xpad[b,c,h*sH+i,w*sW+j]; gb[o] = sum gy[b,o]."""
     stride, padding = pairs("conv2d_backward_weight", stride, padding)
+    check_grad_shape("conv2d_backward_weight", gy.shape,
+                     conv2d_shape(x.shape, weight_shape, stride, padding))
     win = _windows(x, weight_shape[2:], stride, padding)
     gw = np.einsum("bohw,bchwij->ocij", gy, win, optimize=True)
     return gw, gy.sum(axis=(0, 2, 3))
@@ -77,6 +81,7 @@ def maxpool2d_forward(x, kernel, stride, padding):
 
 def maxpool2d_backward(gy, argmax, input_shape):
     """gx = zeros(input_shape) with gy[b,c,h,w] added at gx[b, c].flat[argmax[b,c,h,w]]."""
+    check_grad_shape("maxpool2d_backward", gy.shape, argmax.shape)
     b, c, h, w = input_shape
     gx = np.zeros((b * c, h * w), dtype=gy.dtype)
     np.add.at(gx, (np.arange(b * c)[:, None], argmax.reshape(b * c, -1)), gy.reshape(b * c, -1))
@@ -94,6 +99,8 @@ def avgpool2d_forward(x, kernel, stride, padding):
 def avgpool2d_backward(gy, input_shape, kernel, stride, padding):
     """gx: every input cell of a window gets gy / (kH*kW) of that window."""
     kernel, stride, padding = pairs("avgpool2d_backward", kernel, stride, padding)
+    check_grad_shape("avgpool2d_backward", gy.shape,
+                     pool2d_shape(input_shape, kernel, stride, padding, "avgpool2d_backward"))
     scaled = gy / (kernel[0] * kernel[1])
     cols = np.broadcast_to(scaled[..., None, None], gy.shape + kernel)
     return _col2im(cols, input_shape, stride, padding)
