@@ -18,6 +18,7 @@ from functools import cache
 import numpy as np
 from numba import cuda
 
+from ._shapes import _dims, conv2d_shape, matmul_shapes, pairs, pool2d_shape
 from .cuda_array import (
     SIM,
     CudaArray,
@@ -529,28 +530,14 @@ def matmul_kernel(dtype, bm, bn, bk, tm, tn):
     return kernel
 
 
-def _dims(shape):
-    return "x".join(str(n) for n in shape)
-
-
 def matmul(a, b):
     """a (..., n, k) @ b (..., k, m) -> (..., n, m); leading dims broadcast like np.matmul."""
     if not isinstance(a, CudaArray) or not isinstance(b, CudaArray):
         raise TypeError(f"matmul: expected two CudaArrays, got {type(a).__name__} and "
                         f"{type(b).__name__}")
-    if a.ndim < 2 or b.ndim < 2:
-        raise ValueError(f"matmul: operands must be at least 2-d, got a {_dims(a.shape)} "
-                         f"and b {_dims(b.shape)}")
-    if a.shape[-1] != b.shape[-2]:
-        raise ValueError(f"matmul: a is {_dims(a.shape)} but b is {_dims(b.shape)}")
+    batch, n, k, m = matmul_shapes(a.shape, b.shape)
     dtype = np.result_type(a.dtype, b.dtype)
     a, b = a.astype(dtype, copy=False), b.astype(dtype, copy=False)
-    try:
-        batch = np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
-    except ValueError:
-        raise ValueError(f"matmul: batch dims of a {_dims(a.shape)} and b {_dims(b.shape)} "
-                         "don't broadcast") from None
-    (n, k), m = a.shape[-2:], b.shape[-1]
     c = empty(batch + (n, m), dtype)
     nbatch = math.prod(batch)
     if c.size == 0:
@@ -614,55 +601,35 @@ def _col2im_kernel(total, gx, cols, C, H, W, kh, kw, sh, sw, ph, pw, Ho, Wo, zer
         gx[e] = acc
 
 
-def _pair(v):
-    return (v, v) if isinstance(v, numbers.Integral) else tuple(v)
-
-
-def _out_size(name, shape, kernel, stride, padding):
-    (H, W), (kh, kw), (sh, sw), (ph, pw) = shape, kernel, stride, padding
-    Ho, Wo = (H + 2 * ph - kh) // sh + 1, (W + 2 * pw - kw) // sw + 1
-    if Ho <= 0 or Wo <= 0:
-        raise ValueError(f"{name}: kernel {kh}x{kw} with padding {ph},{pw} is larger than "
-                         f"the {H}x{W} input")
-    return Ho, Wo
-
-
-def _im2col(x, kh, kw, stride, padding):
+def _im2col(x, kh, kw, stride, padding, Ho, Wo):
     x = ascontiguousarray(x)
     B, C, H, W = x.shape
-    Ho, Wo = _out_size("conv2d", (H, W), (kh, kw), stride, padding)
     cols = empty((B, C * kh * kw, Ho * Wo), x.dtype)
     _im2col_kernel[grid_1d(cols.size)](cols.size, cols.buf, x.buf, x.offset, C, H, W, kh, kw,
                                        *stride, *padding, Ho, Wo)
-    return cols, Ho, Wo
-
-
-def _check_conv(x_shape, w_shape):
-    if len(x_shape) != 4 or len(w_shape) != 4 or x_shape[1] != w_shape[1]:
-        raise ValueError(f"conv2d: expected x (B,C,H,W) and weight (O,C,kH,kW) with equal C, "
-                         f"got x {_dims(x_shape)} and weight {_dims(w_shape)}")
+    return cols
 
 
 def conv2d_forward(x, w, b, stride, padding):
     """y (B,O,Ho,Wo) = w (O,C,kH,kW) * x (B,C,H,W) + b (O,): matmul(w as O x CkHkW,
     im2col(x) as B x CkHkW x HoWo)."""
-    _check_conv(x.shape, w.shape)
-    stride, padding = _pair(stride), _pair(padding)
-    O, _, kh, kw = w.shape
-    cols, Ho, Wo = _im2col(x, kh, kw, stride, padding)
+    stride, padding = pairs("conv2d_forward", stride, padding)
+    B, O, Ho, Wo = conv2d_shape(x.shape, w.shape, stride, padding)
+    kh, kw = w.shape[2:]
+    cols = _im2col(x, kh, kw, stride, padding, Ho, Wo)
     y = matmul(w.reshape(O, -1), cols)
     if b is not None:
         y = y + b.reshape(1, O, 1)
-    return y.reshape(x.shape[0], O, Ho, Wo)
+    return y.reshape(B, O, Ho, Wo)
 
 
 def conv2d_backward_input(gy, w, input_shape, stride, padding):
     """gx = col2im(w^T @ gy): each input pixel gathers the gradient of every window it fed."""
-    _check_conv(input_shape, w.shape)
-    stride, padding = _pair(stride), _pair(padding)
-    B, C, H, W = input_shape
-    O, _, kh, kw = w.shape
-    Ho, Wo = _out_size("conv2d", (H, W), (kh, kw), stride, padding)
+    stride, padding = pairs("conv2d_backward_input", stride, padding)
+    B, O, Ho, Wo = conv2d_shape(input_shape, w.shape, stride, padding,
+                                "conv2d_backward_input")
+    _, C, H, W = input_shape
+    kh, kw = w.shape[2:]
     dcols = matmul(w.reshape(O, -1).T, gy.reshape(B, O, Ho * Wo))
     gx = empty(input_shape, gy.dtype)
     _col2im_kernel[grid_1d(gx.size)](gx.size, gx.buf, dcols.buf, C, H, W, kh, kw, *stride,
@@ -673,11 +640,12 @@ def conv2d_backward_input(gy, w, input_shape, stride, padding):
 def conv2d_backward_weight(gy, x, weight_shape, stride, padding):
     """gw = sum_b gy[b] (O, HoWo) @ im2col(x)[b]^T (HoWo, CkHkW); gb = gy summed over
     (B, Ho, Wo)."""
-    _check_conv(x.shape, weight_shape)
-    stride, padding = _pair(stride), _pair(padding)
-    O, _, kh, kw = weight_shape
-    cols, Ho, Wo = _im2col(x, kh, kw, stride, padding)
-    per_batch = matmul(gy.reshape(x.shape[0], O, Ho * Wo), cols.transpose(0, 2, 1))
+    stride, padding = pairs("conv2d_backward_weight", stride, padding)
+    B, O, Ho, Wo = conv2d_shape(x.shape, weight_shape, stride, padding,
+                                "conv2d_backward_weight")
+    kh, kw = weight_shape[2:]
+    cols = _im2col(x, kh, kw, stride, padding, Ho, Wo)
+    per_batch = matmul(gy.reshape(B, O, Ho * Wo), cols.transpose(0, 2, 1))
     return sum(per_batch, axis=0).reshape(weight_shape), sum(gy, axis=(0, 2, 3))
 
 
@@ -748,16 +716,15 @@ def _avgpool_backward_kernel(total, gx, gy, gy_off, H, W, kh, kw, sh, sw, ph, pw
 
 
 def _pool_setup(name, x_shape, kernel, stride, padding):
-    if len(x_shape) != 4:
-        raise ValueError(f"{name}: expected a 4-d input (B,C,H,W), got {_dims(x_shape)}")
-    kernel, stride, padding = _pair(kernel), _pair(stride), _pair(padding)
-    Ho, Wo = _out_size(name, x_shape[2:], kernel, stride, padding)
-    return (*x_shape[2:], *kernel, *stride, *padding, Ho, Wo), (*x_shape[:2], Ho, Wo)
+    """(geometry args of the pool kernels, output shape)."""
+    kernel, stride, padding = pairs(name, kernel, stride, padding)
+    out_shape = pool2d_shape(x_shape, kernel, stride, padding, name)
+    return (*x_shape[2:], *kernel, *stride, *padding, *out_shape[2:]), out_shape
 
 
 def maxpool2d_forward(x, kernel, stride, padding):
     """y, argmax (B,C,Ho,Wo): window maxima and their flat h*W + w input indices."""
-    geometry, out_shape = _pool_setup("maxpool2d", x.shape, kernel, stride, padding)
+    geometry, out_shape = _pool_setup("maxpool2d_forward", x.shape, kernel, stride, padding)
     x = ascontiguousarray(x)
     y, arg = empty(out_shape, x.dtype), empty(out_shape, np.int64)
     if y.size:
@@ -781,7 +748,7 @@ def maxpool2d_backward(gy, argmax, input_shape):
 
 def avgpool2d_forward(x, kernel, stride, padding):
     """y (B,C,Ho,Wo): window means with divisor kH*kW (padding counted, Torch7's default)."""
-    geometry, out_shape = _pool_setup("avgpool2d", x.shape, kernel, stride, padding)
+    geometry, out_shape = _pool_setup("avgpool2d_forward", x.shape, kernel, stride, padding)
     x = ascontiguousarray(x)
     y = empty(out_shape, x.dtype)
     if y.size:
