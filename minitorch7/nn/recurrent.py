@@ -1,3 +1,396 @@
-"""TODO: being written."""
+"""Torch7's rnn package: modules that carry a hidden state from one time step to the next,
+and the ``Sequencer`` that unrolls them over a sequence.
 
-__all__ = []
+BPTT is plain autograd: a Sequencer call runs every step inside one graph, the hidden
+state flowing from step to step through it, so ``backward`` goes back through time and
+each shared parameter collects the sum of its per-step gradients. Between calls the state
+is dropped (``forget``, the default) or kept DETACHED (``remember``): truncated BPTT.
+
+    lm = nn.Sequencer(nn.Sequential()
+                      :add(nn.FastLSTM(200, 200)):add(nn.Linear(200, 10000))
+                      :add(nn.LogSoftMax()))             # Lua's ':' is Python's '.'
+    outputs = lm.forward(inputs)     # a list of T (batch x 200) tensors -> T outputs
+"""
+
+import numpy as np
+
+from ..creation import cat, stack
+from ..device import array_module
+from ..ops.recurrent import LSTMCell, unstack
+from ..tensor import Tensor, _fmt_size, get_default_dtype
+from .container import Container, Sequential
+from .criterion import Criterion
+from .linear import Linear, LinearNoBias
+from .module import flatten_table, map_table
+from .transfer import LogSoftMax, ReLU, Sigmoid, SoftMax, Tanh
+
+__all__ = ["GRU", "LSTM", "AbstractRecurrent", "FastLSTM", "Recurrence", "Recursor",
+           "Sequencer", "SequencerCriterion"]
+
+REMEMBER_MODES = ("both", "train", "eval", "neither")
+
+# Modules whose output row depends only on the same input row: a Sequencer runs them once
+# on all (time x batch) rows instead of once per step.
+ROWWISE = (Linear, LogSoftMax, ReLU, Sigmoid, SoftMax, Tanh)  # Linear: LinearNoBias too
+
+
+def _detach(state):
+    return None if state is None else map_table(lambda t: t.detach(), state)
+
+
+def _stacked(seq):
+    """A sequence (list of T steps, or a (T, ...) tensor) as one (T, ...) tensor."""
+    return seq if isinstance(seq, Tensor) else stack(seq)
+
+
+def _steps(seq):
+    """A sequence as a list of T steps (views of a (T, ...) tensor)."""
+    return seq if isinstance(seq, list | tuple) else unstack(seq)
+
+
+def _over_rows(fn, stacked):
+    """fn on all (time, batch) rows of stacked (T, ..., F) at once -> (T, ..., F')."""
+    out = fn(stacked.reshape(-1, stacked.shape[-1]) if stacked.ndim > 2 else stacked)
+    return out.reshape(*stacked.shape[:-1], out.shape[-1])
+
+
+class _Memory:
+    """``remember``/``forget`` for a module and every recurrent module inside it."""
+
+    def remember(self, mode="both"):
+        """What a Sequencer does with the hidden state between calls: keep it (detached)
+        in training ('train'), in evaluation ('eval'), in both, or never ('neither')."""
+        if mode not in REMEMBER_MODES:
+            raise ValueError(f"{self!r}: remember mode must be one of {REMEMBER_MODES}, "
+                             f"got {mode!r}")
+        for m in self.recurrent_modules():
+            m._remember = mode
+        return self
+
+    def forget(self):
+        """Drop the hidden state: the next step starts again from zeros."""
+        for m in self.recurrent_modules():
+            m._state = None
+        return self
+
+    def recurrent_modules(self):
+        return [m for m in self.modules_depth_first() if isinstance(m, AbstractRecurrent)]
+
+
+class AbstractRecurrent(_Memory, Container):
+    """Base of the recurrent modules: ``updateOutput(x[t])`` is ONE time step.
+
+    A step reads the carried state (``initialState`` - zeros - at the first step), computes
+    the output and the new state, and keeps the state for the next step. Inside a
+    Sequencer call the state flows through the graph (BPTT); outside one, each call starts
+    from the carried state detached, so stepping by hand (text generation) builds no graph
+    across steps. Subclasses define ``initialState(input)`` and
+    ``_step(input, state) -> (output, new state)``.
+
+    Switching between ``training()`` and ``evaluate()`` forgets the state.
+    """
+
+    def __init__(self):
+        super().__init__()
+        self._state = None
+        self._remember = "neither"
+        self._unrolling = False  # True while a Sequencer runs this module's steps
+
+    @property
+    def train(self):
+        return self._train
+
+    @train.setter
+    def train(self, mode):
+        if mode != getattr(self, "_train", mode):
+            self.forget()
+        self._train = mode
+
+    def initialState(self, input):
+        raise NotImplementedError(f"{type(self).__name__} does not define initialState")
+
+    def _step(self, input, state):
+        raise NotImplementedError(f"{type(self).__name__} does not define _step")
+
+    def updateOutput(self, input):
+        # BEGIN TASK 4.1
+        state = self._state if self._unrolling else _detach(self._state)
+        if state is None:
+            state = self.initialState(input)
+        output, self._state = self._step(input, state)
+        # END TASK 4.1
+        return output
+
+    def sequence(self, seq):
+        """The outputs (a list) for a sequence of T steps: a list or a (T, ...) tensor."""
+        return [self.updateOutput(x) for x in _steps(seq)]
+
+    def getHiddenState(self):
+        """The state the next step starts from (None: zeros)."""
+        return self._state
+
+    def setHiddenState(self, state):
+        """Start the next step from ``state`` (h, or (h, c) for the LSTMs)."""
+        self._state = state
+        return self
+
+    def _startSequence(self):
+        """Called by a Sequencer before its first step: forget, or keep the state detached."""
+        remembers = self._remember == "both" or self._remember == (
+            "train" if self.train else "eval")
+        self._state = _detach(self._state) if remembers else None
+        self._unrolling = True
+
+    def _zeros(self, shape):
+        """A zero state of ``shape``, with the dtype and on the device of the parameters."""
+        params = self.parameters()[0]
+        if not params:
+            return Tensor._wrap(np.zeros(shape, get_default_dtype()))
+        return Tensor._wrap(array_module(params[0].data).zeros(shape, params[0].dtype))
+
+
+class Recurrence(AbstractRecurrent):
+    """Recurrence(rm, outputSize, nInputDim): h[t] = rm({x[t], h[t-1]}), h[0] = 0.
+
+    ``nInputDim`` is the number of dims of one non-batched x[t] (0 for word ids): an input
+    with more dims is a batch, and h[0] is then batch x outputSize, else outputSize.
+    """
+
+    def __init__(self, rm, outputSize, nInputDim):
+        super().__init__()
+        self.rm, self.outputSize, self.nInputDim = rm, outputSize, nInputDim
+        self.modules = [rm]
+
+    def initialState(self, input):
+        # BEGIN TASK 4.1
+        x = flatten_table(input)[0]
+        batched = x.ndim > self.nInputDim
+        return self._zeros((x.shape[0], self.outputSize) if batched else (self.outputSize,))
+        # END TASK 4.1
+
+    def _step(self, input, state):
+        # BEGIN TASK 4.1
+        h = self._run(self.rm, [input, state])
+        return h, h
+        # END TASK 4.1
+
+    def __repr__(self):
+        return self._repr_lines("[{input(t), output(t-1)} -> (1) -> output(t)]", "")
+
+
+class _Gated(AbstractRecurrent):
+    """A cell whose input x[t] enters only through a linear map ``_project`` (i2g):
+    a Sequencer applies it to all time steps in one matrix product, then steps."""
+
+    def __init__(self, inputSize, outputSize):
+        super().__init__()
+        self.inputSize, self.outputSize = inputSize, outputSize
+
+    def _project(self, x):
+        raise NotImplementedError(f"{type(self).__name__} does not define _project")
+
+    def _check(self, x, batch_dims):
+        if x.ndim not in (batch_dims + 1, batch_dims + 2) or x.shape[-1] != self.inputSize:
+            raise ValueError(f"{self!r}: expected input of size {self.inputSize} or batch x "
+                             f"{self.inputSize} per step, got {_fmt_size(x.shape)}")
+
+    def updateOutput(self, input):
+        self._check(input, 0)
+        return super().updateOutput(self._project(input))
+
+    def sequence(self, seq):
+        stacked = _stacked(seq)
+        self._check(stacked, 1)
+        projected = _over_rows(self._project, stacked)
+        return [AbstractRecurrent.updateOutput(self, p) for p in unstack(projected)]
+
+    def initialState(self, projected):
+        return self._zeros((*projected.shape[:-1], self.outputSize))
+
+    def __repr__(self):
+        return f"nn.{type(self).__name__}({self.inputSize} -> {self.outputSize})"
+
+
+class FastLSTM(_Gated):
+    """FastLSTM(inputSize, outputSize): an LSTM layer without peepholes.
+
+    gates = i2g(x[t]) + o2g(h[t-1]), with i2g = Linear(inputSize, 4H) and o2g =
+    LinearNoBias(H, 4H), split in the order input i, candidate g, forget f, output o:
+    c[t] = f * c[t-1] + i * g, h[t] = o * tanh(c[t]) (fused in ``ops.recurrent.LSTMCell``).
+    State: (h, c), zeros at the first step.
+    """
+
+    def __init__(self, inputSize, outputSize):
+        super().__init__(inputSize, outputSize)
+        self.i2g = Linear(inputSize, 4 * outputSize)
+        self.o2g = LinearNoBias(outputSize, 4 * outputSize)
+        self.modules = [self.i2g, self.o2g]
+
+    def _project(self, x):
+        return self._run(self.i2g, x)
+
+    def initialState(self, projected):
+        return super().initialState(projected), super().initialState(projected)
+
+    def _step(self, gates_x, state):
+        h_prev, c_prev = state
+        hc = LSTMCell.apply(gates_x + self._run(self.o2g, h_prev), c_prev)
+        H = self.outputSize
+        h = hc.narrow(-1, 0, H)
+        return h, (h, hc.narrow(-1, H, H))
+
+
+class LSTM(FastLSTM):
+    """LSTM(inputSize, outputSize): FastLSTM plus diagonal peepholes (``peephole``, 3 x H,
+    rows for the input, forget and output gates): i and f also see c[t-1], o sees c[t]:
+
+    i = sigmoid(a_i + p_i * c[t-1]), f = sigmoid(a_f + p_f * c[t-1]), g = tanh(a_g),
+    c[t] = f * c[t-1] + i * g, o = sigmoid(a_o + p_o * c[t]), h[t] = o * tanh(c[t]).
+    """
+
+    def __init__(self, inputSize, outputSize):
+        super().__init__(inputSize, outputSize)
+        stdv = 1 / np.sqrt(outputSize)
+        self.register_parameter("peephole", Tensor(3, outputSize).uniform(-stdv, stdv))
+
+    def _step(self, gates_x, state):
+        h_prev, c_prev = state
+        H = self.outputSize
+        gates = gates_x + self._run(self.o2g, h_prev)
+        a_i, a_g, a_f, a_o = (gates.narrow(-1, k * H, H) for k in range(4))
+        p_i, p_f, p_o = (self.peephole.select(0, k) for k in range(3))
+        i = (a_i + p_i * c_prev).sigmoid()
+        f = (a_f + p_f * c_prev).sigmoid()
+        c = f * c_prev + i * a_g.tanh()
+        h = (a_o + p_o * c).sigmoid() * c.tanh()
+        return h, (h, c)
+
+
+class GRU(_Gated):
+    """GRU(inputSize, outputSize): gated recurrent unit.
+
+    r, z = sigmoid(i2g(x[t]) + o2g(s[t-1])) (i2g = Linear(in, 2H), o2g = LinearNoBias(H,
+    2H), chunks r then z); candidate h~ = tanh(i2h(x[t]) + h2h(r * s[t-1])) (i2h =
+    Linear(in, H), h2h = LinearNoBias(H, H)); s[t] = (1 - z) * h~ + z * s[t-1].
+    """
+
+    def __init__(self, inputSize, outputSize):
+        super().__init__(inputSize, outputSize)
+        self.i2g = Linear(inputSize, 2 * outputSize)
+        self.o2g = LinearNoBias(outputSize, 2 * outputSize)
+        self.i2h = Linear(inputSize, outputSize)
+        self.h2h = LinearNoBias(outputSize, outputSize)
+        self.modules = [self.i2g, self.o2g, self.i2h, self.h2h]
+
+    def _project(self, x):
+        return cat([self._run(self.i2g, x), self._run(self.i2h, x)], -1)
+
+    def _step(self, projected, s_prev):
+        H = self.outputSize
+        # BEGIN TASK 4.3
+        rz = (projected.narrow(-1, 0, 2 * H) + self._run(self.o2g, s_prev)).sigmoid()
+        r, z = rz.narrow(-1, 0, H), rz.narrow(-1, H, H)
+        candidate = (projected.narrow(-1, 2 * H, H) + self._run(self.h2h, r * s_prev)).tanh()
+        s = (1 - z) * candidate + z * s_prev
+        # END TASK 4.3
+        return s, s
+
+
+class Recursor(_Memory, Container):
+    """Recursor(module): ``module`` stepped one time step per call; the recurrent modules
+    inside keep their state between calls. The Sequencer wraps non-recurrent modules in it."""
+
+    def __init__(self, module):
+        super().__init__()
+        self.module = module
+        self.modules = [module]
+
+    def updateOutput(self, input):
+        return self._run(self.module, input)
+
+    def __repr__(self):
+        return f"nn.Recursor @ {self.module!r}"
+
+
+class Sequencer(_Memory, Container):
+    """Sequencer(module): ``module`` applied at every time step of a sequence, one set of
+    parameters shared by all steps.
+
+    Input: a list of T steps (e.g. from SplitTable) or a T x batch x ... tensor; the output
+    has the same form. The steps run in one graph, so ``backward`` is BPTT over the
+    sequence. Between calls the hidden state is forgotten unless ``remember(...)``.
+
+    When ``module`` is a Sequential of recurrent layers and row-wise ones (Linear,
+    transfer functions), it runs layer by layer: each recurrent layer steps through time,
+    each row-wise layer runs ONCE on all T x batch rows (the 200 -> 10000 decoder is one
+    matrix product, not T). Same results as stepping the whole module; ``fast = False``
+    forces the step-by-step path.
+    """
+
+    def __init__(self, module):
+        super().__init__()
+        if not isinstance(module, AbstractRecurrent | Recursor):
+            module = Recursor(module)
+        self.module = module
+        self.modules = [module]
+        self.fast = True
+
+    def _layers(self):
+        """The layers to run one by one over the whole sequence, or None."""
+        inner = self.module.module if isinstance(self.module, Recursor) else self.module
+        layers = inner.modules if type(inner) is Sequential else [inner]
+        if all(isinstance(m, (AbstractRecurrent, *ROWWISE)) for m in layers):
+            return layers
+        return None
+
+    def updateOutput(self, input):
+        if not isinstance(input, list | tuple | Tensor):
+            raise ValueError(f"{self!r}: expected a list of time steps or a T x batch x ... "
+                             f"tensor, got {type(input).__name__}")
+        layers = self._layers() if self.fast else None
+        tensors = isinstance(input, Tensor) or all(isinstance(x, Tensor) for x in input)
+        recurrent = self.recurrent_modules()
+        for m in recurrent:
+            m._startSequence()
+        try:
+            if layers is not None and tensors and len(input):
+                seq = input
+                for layer in layers:
+                    if isinstance(layer, AbstractRecurrent):
+                        seq = layer.sequence(seq)
+                    else:
+                        seq = _over_rows(lambda rows, m=layer: self._run(m, rows),
+                                         _stacked(seq))
+            else:
+                seq = [self._run(self.module, x) for x in _steps(input)]
+        finally:
+            for m in recurrent:
+                m._unrolling = False
+        return _steps(seq) if isinstance(input, list | tuple) else _stacked(seq)
+
+    def __repr__(self):
+        return f"nn.Sequencer @ {self.module!r}"
+
+
+class SequencerCriterion(Criterion):
+    """SequencerCriterion(criterion): ``criterion`` at every time step, SUMMED over time
+    (no average over steps). Input and target: lists of T steps or T x ... tensors;
+    gradInput has the input's form."""
+
+    def __init__(self, criterion):
+        super().__init__()
+        self.criterion = criterion
+
+    def updateOutput(self, input, target):
+        steps = _steps(input)
+        if len(steps) != len(target):
+            raise ValueError(f"{self!r}: input has {len(steps)} time steps but target has "
+                             f"{len(target)}")
+        losses = [self.criterion.updateOutput(x, target[t]) for t, x in enumerate(steps)]
+        total = losses[0]
+        for loss in losses[1:]:
+            total = total + loss
+        return total
+
+    def __repr__(self):
+        return f"nn.SequencerCriterion({self.criterion!r})"

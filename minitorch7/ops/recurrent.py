@@ -1,5 +1,13 @@
-"""Fused recurrent cells: one Function per time step with a hand-written backward,
-instead of a dozen small ops (the step is the hot loop of a language model)."""
+"""Ops for recurrences over time.
+
+``LSTMCell`` fuses one LSTM step (a dozen small ops) into one Function with a hand-written
+backward: the step is the hot loop of a language model.
+
+``unstack`` splits a (T, ...) tensor into its T time steps. Plain indexing would do, but
+each step's backward would then allocate a zero gradient of the WHOLE (T, ...) input and
+the engine would add T of them up (O(T^2) memory traffic); the steps of one ``unstack``
+write into one shared gradient buffer instead.
+"""
 
 from ..autograd import Function
 from ..device import array_module
@@ -10,30 +18,34 @@ def _sigmoid(xp, x):
 
 
 class LSTMCell(Function):
-    """One LSTM step from the 4H gate pre-activations (B, 4H) and c[t-1] (B, H).
+    """One LSTM step from the 4H gate pre-activations (..., 4H) and c[t-1] (..., H).
 
     Gate order (Torch7's FastLSTM): input i, candidate g, forget f, output o:
       i = sigmoid(a_i), g = tanh(a_g), f = sigmoid(a_f), o = sigmoid(a_o)
       c = f * c[t-1] + i * g,  h = o * tanh(c)
-    Returns [h | c] as one (B, 2H) array; the caller takes the two halves as views.
+    Returns [h | c] as one (..., 2H) array; the caller takes the two halves as views.
     """
 
     @staticmethod
     def forward(ctx, gates, c_prev):
+        if gates.shape[-1] != 4 * c_prev.shape[-1] or gates.shape[:-1] != c_prev.shape[:-1]:
+            raise ValueError(f"LSTMCell: gates must be (..., 4H) for c[t-1] (..., H), got "
+                             f"{'x'.join(map(str, gates.shape))} and "
+                             f"{'x'.join(map(str, c_prev.shape))}")
         # BEGIN TASK 4.2
         xp = array_module(gates)
         H = c_prev.shape[-1]
-        i = _sigmoid(xp, gates[:, :H])
-        g = xp.tanh(gates[:, H:2 * H])
-        f = _sigmoid(xp, gates[:, 2 * H:3 * H])
-        o = _sigmoid(xp, gates[:, 3 * H:])
+        i = _sigmoid(xp, gates[..., :H])
+        g = xp.tanh(gates[..., H:2 * H])
+        f = _sigmoid(xp, gates[..., 2 * H:3 * H])
+        o = _sigmoid(xp, gates[..., 3 * H:])
         c = f * c_prev + i * g
         tanh_c = xp.tanh(c)
         h = o * tanh_c
         # END TASK 4.2
         ctx.save_for_backward(c_prev)
         ctx.cell = i, g, f, o, tanh_c
-        return xp.concatenate([h, c], axis=1)
+        return xp.concatenate([h, c], axis=-1)
 
     @staticmethod
     def backward(ctx, grad):
@@ -42,13 +54,73 @@ class LSTMCell(Function):
         (c_prev,) = ctx.saved_arrays
         i, g, f, o, tanh_c = ctx.cell
         H = c_prev.shape[-1]
-        grad_h, grad_c = grad[:, :H], grad[:, H:]
+        grad_h, grad_c = grad[..., :H], grad[..., H:]
         grad_c = grad_c + grad_h * o * (1 - tanh_c * tanh_c)
         grad_gates = xp.concatenate([
             grad_c * g * i * (1 - i),                 # input gate
             grad_c * i * (1 - g * g),                 # candidate
             grad_c * c_prev * f * (1 - f),            # forget gate
             grad_h * tanh_c * o * (1 - o),            # output gate
-        ], axis=1)
+        ], axis=-1)
         return grad_gates, grad_c * f
         # END TASK 4.2
+
+
+class _SharedGrad:
+    """The gradient buffer that the steps of one ``unstack`` fill during a backward pass."""
+
+    __slots__ = ("array",)
+
+    def __init__(self):
+        self.array = None
+
+
+class Unstacked(Function):
+    """Identity on x (T, ...): the one parent of the steps of ``unstack``.
+
+    The engine visits every step before it (their parent), so by then the buffer the steps
+    wrote into holds the whole gradient; backward hands it on and lets the next backward
+    pass start a fresh one.
+    """
+
+    is_view = True
+
+    @staticmethod
+    def forward(ctx, x, shared):
+        ctx.shared = shared
+        return x
+
+    @staticmethod
+    def backward(ctx, grad):
+        ctx.shared.array = None
+        return grad, None
+
+
+class Step(Function):
+    """x[t] of an ``Unstacked`` x (a view). Backward writes grad into row t of the shared
+    buffer; the first step visited returns that buffer (the later ones fill it in place
+    and return nothing), so the parent gets one (T, ...) gradient, not T of them."""
+
+    is_view = True
+
+    @staticmethod
+    def forward(ctx, x, t, shared):
+        ctx.args = x.shape, x.dtype, t, shared
+        return x[t]
+
+    @staticmethod
+    def backward(ctx, grad):
+        shape, dtype, t, shared = ctx.args
+        first = shared.array is None
+        if first:
+            shared.array = array_module(grad).zeros(shape, dtype)
+        shared.array[t] = grad
+        return (shared.array if first else None), None, None
+
+
+def unstack(x):
+    """The T time steps x[0], ..., x[T-1] of a (T, ...) tensor, as views that share one
+    gradient buffer in backward."""
+    shared = _SharedGrad()
+    whole = Unstacked.apply(x, shared)
+    return [Step.apply(whole, t, shared) for t in range(x.shape[0])]
