@@ -1,8 +1,9 @@
 """CudaArray: an n-d strided view of a flat numba.cuda device buffer, and the generic
 elementwise and indexing kernels its operators run.
 
-A CudaArray is ``(buffer, shape, strides, offset)`` with strides counted in elements, as in
-minitorch: element ``idx`` lives at ``buffer[offset + sum(idx[d] * strides[d])]``. Transpose,
+A CudaArray is ``(buffer, shape, elem_strides, offset)`` with strides counted in elements, as
+in minitorch: element ``idx`` lives at ``buffer[offset + sum(idx[d] * elem_strides[d])]``
+(``.strides`` gives them in bytes, as NumPy does). Transpose,
 slicing, broadcasting (stride 0) and reshape of a contiguous array are views that share the
 buffer; every kernel reads strided inputs, so views are never copied just to be read.
 
@@ -186,7 +187,7 @@ def broadcast_strides(x, shape):
     if lead < 0:
         raise ValueError(f"cannot broadcast shape {x.shape} to {shape}")
     out = [0] * lead
-    for n, xn, st in zip(shape[lead:], x.shape, x.strides):
+    for n, xn, st in zip(shape[lead:], x.shape, x.elem_strides):
         if xn != n and xn != 1:
             raise ValueError(f"cannot broadcast shape {x.shape} to {shape}")
         out.append(st if xn == n else 0)
@@ -337,20 +338,20 @@ def _normalize_index(x, index):
             dims.append((1, 0))
         elif isinstance(e, slice):
             start, stop, step = e.indices(x.shape[d])
-            dims.append((len(range(start, stop, step)), step * x.strides[d]))
-            offset += start * x.strides[d]
+            dims.append((len(range(start, stop, step)), step * x.elem_strides[d]))
+            offset += start * x.elem_strides[d]
             d += 1
         elif isinstance(e, numbers.Integral) and not has_adv:
             i = int(e) + (x.shape[d] if e < 0 else 0)
             if not 0 <= i < x.shape[d]:
                 raise IndexError(f"index {e} is out of bounds for dim {d} of size {x.shape[d]}")
-            offset += i * x.strides[d]
+            offset += i * x.elem_strides[d]
             d += 1
         else:
             adv_at = len(dims) if not adv_entries else adv_at
             adv_entries.append(k)
             for arr in _index_arrays(e):
-                adv.append((arr, x.shape[d], x.strides[d]))
+                adv.append((arr, x.shape[d], x.elem_strides[d]))
                 d += 1
     if adv_entries and adv_entries != list(range(adv_entries[0], adv_entries[-1] + 1)):
         adv_at = 0
@@ -424,6 +425,11 @@ def is_fancy(index):
 
 
 # ---------------------------------------------------------------- the array type
+class _Flags:
+    def __init__(self, c_contiguous):
+        self.c_contiguous = c_contiguous
+
+
 class CudaArray:
     """An n-d array in GPU memory with NumPy's interface for what minitorch7 needs.
 
@@ -437,7 +443,8 @@ class CudaArray:
     __hash__ = None
 
     def __init__(self, buf, shape, strides, offset):
-        self.buf, self.shape, self.strides, self.offset = buf, tuple(shape), tuple(strides), offset
+        self.buf, self.shape, self.offset = buf, tuple(shape), offset
+        self.elem_strides = tuple(strides)
 
     # ------------------------------------------------------------ metadata
     @property
@@ -465,8 +472,18 @@ class CudaArray:
             raise TypeError("len() of a 0-d CudaArray")
         return self.shape[0]
 
+    @property
+    def strides(self):
+        """Strides in bytes, as NumPy reports them."""
+        return tuple(st * self.itemsize for st in self.elem_strides)
+
+    @property
+    def flags(self):
+        """NumPy-style flags; only ``c_contiguous`` is provided."""
+        return _Flags(self.is_contiguous())
+
     def is_contiguous(self):
-        return all(st == c for n, st, c in zip(self.shape, self.strides,
+        return all(st == c for n, st, c in zip(self.shape, self.elem_strides,
                                               contiguous_strides(self.shape)) if n != 1)
 
     # ------------------------------------------------------------ host transfer
@@ -516,7 +533,7 @@ class CudaArray:
         if sorted(axes) != list(range(self.ndim)):
             raise ValueError(f"transpose: axes {axes} don't match a {self.ndim}-d array")
         return self._view(tuple(self.shape[a] for a in axes),
-                          tuple(self.strides[a] for a in axes))
+                          tuple(self.elem_strides[a] for a in axes))
 
     @property
     def T(self):
