@@ -26,11 +26,12 @@ from .creation import (
                        zeros,
 )
 from .random import manualSeed
+from .serial import load, save
 from .tensor import Tensor, getdefaulttensortype, matmul, setdefaulttensortype
 
 mm = matmul
 
 __all__ = ["ByteTensor", "DoubleTensor", "FloatTensor", "IntTensor", "LongTensor", "Tensor",
            "arange", "cat", "enable_grad", "eye", "from_numpy", "getdefaulttensortype",
-           "gradcheck", "linspace", "manualSeed", "matmul", "mm", "no_grad", "ones", "rand",
-           "randn", "range", "setdefaulttensortype", "stack", "tensor", "where", "zeros"]
+           "gradcheck", "linspace", "load", "manualSeed", "matmul", "mm", "no_grad", "ones", "rand",
+           "randn", "range", "save", "setdefaulttensortype", "stack", "tensor", "where", "zeros"]
