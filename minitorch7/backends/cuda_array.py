@@ -524,6 +524,17 @@ class CudaArray:
         x = self if self.is_contiguous() else self.copy()
         return x._view(shape, contiguous_strides(shape))
 
+    def ravel(self):
+        """The flattened array: a view when contiguous, else a copy."""
+        return self.reshape(-1)
+
+    def flatten(self):
+        """A flattened copy."""
+        return self.copy().reshape(-1)
+
+    def tolist(self):
+        return self.to_numpy().tolist()
+
     def transpose(self, *axes):
         """A view with dims permuted (reversed when no axes are given)."""
         if len(axes) == 1 and not isinstance(axes[0], numbers.Integral):

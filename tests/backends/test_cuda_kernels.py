@@ -71,6 +71,8 @@ def test_views_share_memory_and_match_numpy():
     check(a, x)
     assert a.T.reshape(-1).shape == (60,)  # a non-contiguous reshape copies
     check(a.T.reshape(-1), x.T.reshape(-1))
+    check(a.T.ravel(), x.T.ravel())
+    assert a[0].tolist() == x[0].tolist()
 
 
 @FAST
