@@ -203,3 +203,23 @@ def test_call_and_repr():
     assert criterion(torch.ones(3), torch.zeros(3)) == 1.0 and criterion.sizeAverage
     assert criterion.cuda() is criterion and criterion.float() is criterion
     assert repr(nn.ClassNLLCriterion()) == "nn.ClassNLLCriterion"
+
+
+@pytest.mark.parametrize("make, log_probs", [
+    (nn.ClassNLLCriterion, True), (nn.CrossEntropyCriterion, False),
+    (nn.BCECriterion, False), (nn.MSECriterion, False)])
+def test_on_cuda_as_on_cpu(make, log_probs):
+    # a CPU target with a CUDA input: the target follows the input (the simulator without
+    # a GPU, see tests/conftest.py)
+    rng = np.random.default_rng(0)
+    if make in (nn.ClassNLLCriterion, nn.CrossEntropyCriterion):
+        x, t = rng.standard_normal((3, 4)), torch.tensor(np.array([0, 3, 1]))
+        x = log_softmax(x) if log_probs else x
+    else:
+        x, t = rng.uniform(0.1, 0.9, (3, 4)), torch.from_numpy(np.round(rng.random((3, 4))))
+    on_cpu, on_cuda = make(), make().cuda()
+    x = Tensor._wrap(x)
+    assert on_cuda.forward(x.cuda(), t) == pytest.approx(on_cpu.forward(x, t), rel=1e-12)
+    grad = on_cuda.backward(x.cuda(), t)
+    assert grad.device == "cuda"
+    np.testing.assert_allclose(grad.cpu().numpy(), on_cpu.backward(x, t).numpy(), rtol=1e-12)

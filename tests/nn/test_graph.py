@@ -154,3 +154,19 @@ def test_bad_graphs_and_inputs():
     with pytest.raises(ValueError, match=r"nn.Linear\(3 -> 4\): expected input of size 3 .* "
                                          r"got 1x5"):  # the wrong feature size
         g.forward([torch.zeros(1, 5), torch.zeros(1, 2)])
+
+
+def test_on_cuda_as_on_cpu():
+    # the simulator without a GPU (tests/conftest.py)
+    torch.manualSeed(0)
+    g, _, _ = two_input_graph()
+    a, b = randn(2, 3).float(), randn(2, 2).float()
+    v = torch.ones(2, 4)
+    expected = g.forward([a, b]).numpy().copy()
+    expected_grads = [t.numpy().copy() for t in g.backward([a, b], v)]
+    g.cuda()
+    output = g.forward([a.cuda(), b.cuda()])
+    assert output.device == "cuda"
+    np.testing.assert_allclose(output.cpu().numpy(), expected, rtol=1e-5, atol=1e-6)
+    for ours, theirs in zip(g.backward([a.cuda(), b.cuda()], v.cuda()), expected_grads):
+        np.testing.assert_allclose(ours.cpu().numpy(), theirs, rtol=1e-5, atol=1e-6)
