@@ -20,8 +20,9 @@ from ..ops.recurrent import LSTMCell, unstack
 from ..tensor import Tensor, _fmt_size, get_default_dtype
 from .container import Container, Sequential
 from .criterion import Criterion
+from .dropout import Dropout
 from .linear import Linear, LinearNoBias
-from .module import flatten_table, map_table
+from .module import Module, flatten_table, map_table
 from .transfer import LogSoftMax, ReLU, Sigmoid, SoftMax, Tanh
 
 __all__ = ["GRU", "LSTM", "AbstractRecurrent", "FastLSTM", "Recurrence", "Recursor",
@@ -30,8 +31,8 @@ __all__ = ["GRU", "LSTM", "AbstractRecurrent", "FastLSTM", "Recurrence", "Recurs
 REMEMBER_MODES = ("both", "train", "eval", "neither")
 
 # Modules whose output row depends only on the same input row: a Sequencer runs them once
-# on all (time x batch) rows instead of once per step.
-ROWWISE = (Linear, LogSoftMax, ReLU, Sigmoid, SoftMax, Tanh)  # Linear: LinearNoBias too
+# on all (time x batch) rows instead of once per step. (Linear covers LinearNoBias.)
+ROWWISE = (Dropout, Linear, LogSoftMax, ReLU, Sigmoid, SoftMax, Tanh)
 
 
 def _detach(state):
@@ -54,30 +55,7 @@ def _over_rows(fn, stacked):
     return out.reshape(*stacked.shape[:-1], out.shape[-1])
 
 
-class _Memory:
-    """``remember``/``forget`` for a module and every recurrent module inside it."""
-
-    def remember(self, mode="both"):
-        """What a Sequencer does with the hidden state between calls: keep it (detached)
-        in training ('train'), in evaluation ('eval'), in both, or never ('neither')."""
-        if mode not in REMEMBER_MODES:
-            raise ValueError(f"{self!r}: remember mode must be one of {REMEMBER_MODES}, "
-                             f"got {mode!r}")
-        for m in self.recurrent_modules():
-            m._remember = mode
-        return self
-
-    def forget(self):
-        """Drop the hidden state: the next step starts again from zeros."""
-        for m in self.recurrent_modules():
-            m._state = None
-        return self
-
-    def recurrent_modules(self):
-        return [m for m in self.modules_depth_first() if isinstance(m, AbstractRecurrent)]
-
-
-class AbstractRecurrent(_Memory, Container):
+class AbstractRecurrent(Container):
     """Base of the recurrent modules: ``updateOutput(x[t])`` is ONE time step.
 
     A step reads the carried state (``initialState`` - zeros - at the first step), computes
@@ -256,6 +234,7 @@ class LSTM(FastLSTM):
     def _step(self, gates_x, state):
         h_prev, c_prev = state
         H = self.outputSize
+        # BEGIN TASK 4.2
         gates = gates_x + self._run(self.o2g, h_prev)
         a_i, a_g, a_f, a_o = (gates.narrow(-1, k * H, H) for k in range(4))
         p_i, p_f, p_o = (self.peephole.select(0, k) for k in range(3))
@@ -263,6 +242,7 @@ class LSTM(FastLSTM):
         f = (a_f + p_f * c_prev).sigmoid()
         c = f * c_prev + i * a_g.tanh()
         h = (a_o + p_o * c).sigmoid() * c.tanh()
+        # END TASK 4.2
         return h, (h, c)
 
 
@@ -296,7 +276,7 @@ class GRU(_Gated):
         return s, s
 
 
-class Recursor(_Memory, Container):
+class Recursor(Container):
     """Recursor(module): ``module`` stepped one time step per call; the recurrent modules
     inside keep their state between calls. The Sequencer wraps non-recurrent modules in it."""
 
@@ -312,7 +292,7 @@ class Recursor(_Memory, Container):
         return f"nn.Recursor @ {self.module!r}"
 
 
-class Sequencer(_Memory, Container):
+class Sequencer(Container):
     """Sequencer(module): ``module`` applied at every time step of a sequence, one set of
     parameters shared by all steps.
 
@@ -320,11 +300,12 @@ class Sequencer(_Memory, Container):
     has the same form. The steps run in one graph, so ``backward`` is BPTT over the
     sequence. Between calls the hidden state is forgotten unless ``remember(...)``.
 
-    When ``module`` is a Sequential of recurrent layers and row-wise ones (Linear,
-    transfer functions), it runs layer by layer: each recurrent layer steps through time,
-    each row-wise layer runs ONCE on all T x batch rows (the 200 -> 10000 decoder is one
-    matrix product, not T). Same results as stepping the whole module; ``fast = False``
-    forces the step-by-step path.
+    When ``module`` is a recurrent layer, or a Sequential of recurrent layers and row-wise
+    ones (Linear, transfer functions, Dropout), it runs layer by layer: each recurrent
+    layer steps through time (the input projections of FastLSTM/LSTM/GRU done for all steps
+    at once), each row-wise layer runs ONCE on all T x batch rows (the 200 -> 10000 decoder
+    is one matrix product, not T). Same results as stepping the whole module (Dropout: the
+    same distribution, masks drawn in another order); ``fast = False`` forces stepping.
     """
 
     def __init__(self, module):
@@ -349,7 +330,7 @@ class Sequencer(_Memory, Container):
                              f"tensor, got {type(input).__name__}")
         layers = self._layers() if self.fast else None
         tensors = isinstance(input, Tensor) or all(isinstance(x, Tensor) for x in input)
-        recurrent = self.recurrent_modules()
+        recurrent = _recurrent_modules(self)
         for m in recurrent:
             m._startSequence()
         try:
@@ -370,6 +351,34 @@ class Sequencer(_Memory, Container):
 
     def __repr__(self):
         return f"nn.Sequencer @ {self.module!r}"
+
+
+def _recurrent_modules(module):
+    return [m for m in module.modules_depth_first() if isinstance(m, AbstractRecurrent)]
+
+
+def remember(self, mode="both"):
+    """What a Sequencer does with the hidden state between calls: keep it (detached) in
+    training ('train'), in evaluation ('eval'), in both, or never ('neither', the
+    default). Applies to every recurrent module inside ``self``."""
+    if mode not in REMEMBER_MODES:
+        raise ValueError(f"remember: mode must be one of {REMEMBER_MODES}, got {mode!r}")
+    for m in _recurrent_modules(self):
+        m._remember = mode
+    return self
+
+
+def forget(self):
+    """Drop the hidden state of every recurrent module inside ``self``: the next step
+    starts again from zeros."""
+    for m in _recurrent_modules(self):
+        m._state = None
+    return self
+
+
+# Torch7's rnn gives every module remember() and forget() (lm.remember('both') on the
+# whole language model reaches the recurrent layers inside); so does this file.
+Module.remember, Module.forget = remember, forget
 
 
 class SequencerCriterion(Criterion):
