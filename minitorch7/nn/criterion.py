@@ -115,18 +115,15 @@ class ClassNLLCriterion(Criterion):
             raise ValueError(f"{self!r}: expected input of C or B x C scores with B class "
                              f"ids as target, got input {_size(input.shape)} and target "
                              f"{_size(t.shape)}")
-        if t.dtype.kind == "f":
-            if not np.all(t == np.round(t)):
-                raise ValueError(f"{self!r}: targets must be whole class ids, got {t}")
-        elif t.dtype.kind not in "iu":
-            raise ValueError(f"{self!r}: targets must be class ids, got dtype {t.dtype}")
-        t = t.astype(np.int64)
+        if t.dtype.kind not in "iu" and not (t.dtype.kind == "f" and np.all(t == np.round(t))):
+            raise ValueError(f"{self!r}: targets must be whole class ids, got {t}")
+        t = t.reshape(-1).astype(np.int64, copy=False)
         classes = input.shape[-1]
-        bad = (t < 0) | (t >= classes)
-        if np.any(bad):
-            raise ValueError(f"{self!r}: class index {int(t[bad].flat[0])} is out of range "
-                             f"for {classes} classes (targets are 0-based: 0..{classes - 1})")
-        return to_device(t.reshape(-1), input.device)
+        if t.size and (t.min() < 0 or t.max() >= classes):
+            bad = t[(t < 0) | (t >= classes)][0]
+            raise ValueError(f"{self!r}: class index {bad} is out of range for {classes} "
+                             f"classes (targets are 0-based: 0..{classes - 1})")
+        return to_device(t, input.device)
 
 
 class CrossEntropyCriterion(ClassNLLCriterion):
