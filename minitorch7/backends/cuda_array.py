@@ -13,7 +13,7 @@ device function from ``UNARY`` / ``BINARY`` is plugged, built once per function 
 
 import math
 import numbers
-from functools import cache
+from functools import cache, lru_cache
 
 import numpy as np
 from numba import cuda
@@ -209,7 +209,7 @@ def is_scalar(v):
     return isinstance(v, (numbers.Number, np.generic, bool))
 
 
-@cache
+@lru_cache(maxsize=1024)
 def _scalar_array(value, dtype):
     """A cached 0-d device array holding ``value`` (read-only by convention)."""
     out = empty((), dtype)
@@ -573,6 +573,10 @@ class CudaArray:
         return self._view(tuple(n for n, _ in dims), tuple(s for _, s in dims), offset)
 
     def __setitem__(self, index, value):
+        """Basic or integer-array indexing; ``value`` is a scalar, a CudaArray, or a NumPy
+        array (copied to the GPU: an explicit assignment is a transfer)."""
+        if isinstance(value, np.ndarray):
+            value = from_numpy(value)
         if is_fancy(index):
             fancy_scatter(self, index, value, accumulate=False)
             return

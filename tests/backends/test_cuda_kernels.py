@@ -68,6 +68,8 @@ def test_views_share_memory_and_match_numpy():
     view = a[1, ::2]
     view[...] = -1.0  # writes through to the base array
     x[1, ::2] = -1.0
+    a[2, 1:3] = x[0, :2]  # a host array is copied in
+    x[2, 1:3] = x[0, :2]
     check(a, x)
     assert a.T.reshape(-1).shape == (60,)  # a non-contiguous reshape copies
     check(a.T.reshape(-1), x.T.reshape(-1))
