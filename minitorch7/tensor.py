@@ -163,16 +163,17 @@ class Tensor(Variable):
         return (self.select(0, i) for i in range(len(self)))
 
     # ---- views ---------------------------------------------------------------------
-    # BEGIN TASK 1.1
     def narrow(self, dim, start, length):
         """Elements start .. start+length-1 along dim (a view)."""
         self._check_dim("narrow", dim)
         if not (0 <= start and 0 <= length and start + length <= self.shape[dim]):
             raise IndexError(f"narrow: [{start}, {start + length}) is out of range for dim "
                              f"{dim} of size {self.shape[dim]}")
+        # BEGIN TASK 1.1
         index = [slice(None)] * self.ndim
         index[dim] = slice(start, start + length)
         return shape_ops.Index.apply(self, tuple(index))
+        # END TASK 1.1
 
     def select(self, dim, index):
         """The slice at ``index`` along dim, with that dim removed (a view)."""
@@ -180,16 +181,19 @@ class Tensor(Variable):
         if not -self.shape[dim] <= index < self.shape[dim]:
             raise IndexError(f"select: index {index} is out of range for dim {dim} of size "
                              f"{self.shape[dim]}")
+        # BEGIN TASK 1.1
         where = [slice(None)] * self.ndim
         where[dim] = index
         return shape_ops.Index.apply(self, tuple(where))
+        # END TASK 1.1
 
     def transpose(self, dim0, dim1):
         """Swap two dims (a view: only the strides change)."""
+        # BEGIN TASK 1.1
         dims = list(range(self.ndim))
         dims[dim0], dims[dim1] = dims[dim1], dims[dim0]
         return shape_ops.Permute.apply(self, tuple(dims))
-    # END TASK 1.1
+        # END TASK 1.1
 
     def t(self):
         """The transpose of a 2-D tensor."""

@@ -46,7 +46,7 @@ class ForgetsSecondInput(Function):
 @FAST
 @given(tensors(), tensors(shape=(2, 3)))
 def test_passes_on_correct_ops(x, w):
-    assert torch.gradcheck(lambda t: (t * t).tanh().sum(0), (x,))
+    assert torch.gradcheck(lambda t: (t * t).exp().sum(0), (x,))
     assert torch.gradcheck(lambda a, b: (a @ b.t()).exp(), (w, w.clone().detach()
                                                               .requires_grad_()))
     assert torch.gradcheck(lambda t: (t * 2, t.sum()), x)  # several outputs
@@ -81,7 +81,7 @@ def test_numerical_jacobian_leaves_inputs_unchanged():
 @FAST
 @given(tensors())
 def test_fast_mode_passes_on_correct_ops(x):
-    assert torch.gradcheck(lambda t: (t * t.sigmoid()).sum(), (x,), fast_mode=True)
+    assert torch.gradcheck(lambda t: (t * t.exp()).sum(), (x,), fast_mode=True)
 
 
 def test_fast_mode_catches_a_wrong_backward():

@@ -24,6 +24,7 @@ def draw_pair(data, a_values=None, b_values=None):
 
 
 @pytest.mark.task_1_3
+@pytest.mark.task_1_6
 @FAST
 @given(data=st.data())
 def test_add_broadcasting(data):
@@ -32,6 +33,7 @@ def test_add_broadcasting(data):
 
 
 @pytest.mark.task_1_3
+@pytest.mark.task_1_6
 @FAST
 @given(data=st.data())
 def test_sub_broadcasting(data):
@@ -41,6 +43,7 @@ def test_sub_broadcasting(data):
 
 @pytest.mark.task_1_2
 @pytest.mark.task_1_3
+@pytest.mark.task_1_6
 @FAST
 @given(data=st.data())
 def test_mul_broadcasting(data):
@@ -50,6 +53,7 @@ def test_mul_broadcasting(data):
 
 @pytest.mark.task_1_2
 @pytest.mark.task_1_3
+@pytest.mark.task_1_6
 @FAST
 @given(data=st.data())
 def test_div_broadcasting(data):
@@ -58,6 +62,26 @@ def test_div_broadcasting(data):
 
 
 @pytest.mark.task_1_2
+@pytest.mark.task_1_2
+@FAST
+@given(data=st.data())
+def test_backward_formulas_called_directly(data):
+    """Each op's backward on its own (no engine, no gradcheck): the chain-rule factors."""
+    shape = data.draw(shapes())
+    a, b = data.draw(arrays(shape, low=0.1)), data.draw(arrays(shape, away_from=0.5))
+    g = data.draw(arrays(shape))
+    x, y = torch.from_numpy(a).requires_grad_(), torch.from_numpy(b).requires_grad_()
+    cases = [(x * y, (g * b, g * a)), (x / y, (g / b, -g * a / b**2)),
+             (x.exp(), (g * np.exp(a),)), (x.log(), (g / a,))]
+    for out, expected in cases:
+        got = out._ctx.function.backward(out._ctx, g)
+        got = got if isinstance(got, tuple) else (got,)
+        for grad, want in zip(got, expected, strict=True):
+            np.testing.assert_allclose(grad, want, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.task_1_2
+@pytest.mark.task_1_6
 @FAST
 @given(data=st.data())
 def test_mul_div_same_shape(data):
@@ -97,6 +121,7 @@ def test_python_scalars_on_either_side(data):
 
 
 @pytest.mark.task_1_2
+@pytest.mark.task_1_6
 @FAST
 @given(data=st.data())
 def test_exp(data):
@@ -104,6 +129,7 @@ def test_exp(data):
 
 
 @pytest.mark.task_1_2
+@pytest.mark.task_1_6
 @FAST
 @given(data=st.data())
 def test_log(data):
@@ -192,6 +218,7 @@ def test_unbroadcast_is_the_adjoint_of_broadcasting(data):
 
 
 @pytest.mark.task_1_3
+@pytest.mark.task_1_5
 def test_broadcast_gradient_of_a_row_vector_is_the_column_sum():
     x = torch.ones(3, 4, requires_grad=True)
     b = torch.tensor([1.0, 2.0, 3.0, 4.0], requires_grad=True)

@@ -19,6 +19,7 @@ def draw_array(data, shape):
 
 
 @pytest.mark.task_1_4
+@pytest.mark.task_1_6
 @FAST
 @given(data=st.data(), n=side, k=side, m=side)
 def test_matmul_2d(data, n, k, m):
@@ -28,6 +29,7 @@ def test_matmul_2d(data, n, k, m):
 
 
 @pytest.mark.task_1_4
+@pytest.mark.task_1_6
 @FAST
 @given(data=st.data(), n=side, k=side)
 def test_matmul_with_vectors(data, n, k):
@@ -38,12 +40,26 @@ def test_matmul_with_vectors(data, n, k):
 
 
 @pytest.mark.task_1_4
+@pytest.mark.task_1_6
 @FAST
 @given(data=st.data(), batch=broadcastable_shapes(max_dims=2, max_side=3), n=side, k=side,
        m=side)
 def test_matmul_batched_broadcasts_batch_dims(data, batch, n, k, m):
     a, b = draw_array(data, (*batch[0], n, k)), draw_array(data, (*batch[1], k, m))
     check_op(lambda x, y: x @ y, np.matmul, a, b)
+
+
+@pytest.mark.task_1_4
+@FAST
+@given(data=st.data(), batch=st.integers(1, 3), n=side, k=side, m=side)
+def test_matmul_backward_called_directly(data, batch, n, k, m):
+    """dA = G B^T and dB = A^T G, summed over the batch dim B was broadcast along."""
+    a, b = data.draw(arrays((batch, n, k))), data.draw(arrays((k, m)))
+    g = data.draw(arrays((batch, n, m)))
+    out = torch.from_numpy(a).requires_grad_() @ torch.from_numpy(b).requires_grad_()
+    grad_a, grad_b = out._ctx.function.backward(out._ctx, g)
+    np.testing.assert_allclose(grad_a, g @ b.T, atol=1e-12)
+    np.testing.assert_allclose(grad_b, sum(a[i].T @ g[i] for i in range(batch)), atol=1e-12)
 
 
 def test_matmul_mismatch_names_both_sizes():

@@ -26,7 +26,7 @@ def test_narrow(case, data):
     start = data.draw(st.integers(0, a.shape[dim] - 1))
     length = data.draw(st.integers(0, a.shape[dim] - start))
     check_op(lambda x: x.narrow(dim, start, length),
-             lambda x: np.take(x, range(start, start + length), axis=dim), a)
+             lambda x: np.take(x, range(start, start + length), axis=dim), a, grad=False)
 
 
 @pytest.mark.task_1_1
@@ -35,7 +35,8 @@ def test_narrow(case, data):
 def test_select(case, data):
     a, dim = case
     index = data.draw(st.integers(-a.shape[dim], a.shape[dim] - 1))
-    check_op(lambda x: x.select(dim, index), lambda x: np.take(x, index, axis=dim), a)
+    check_op(lambda x: x.select(dim, index), lambda x: np.take(x, index, axis=dim), a,
+             grad=False)
 
 
 @pytest.mark.task_1_1
@@ -44,9 +45,23 @@ def test_select(case, data):
 def test_transpose_and_t(case, data):
     a, dim0 = case
     dim1 = data.draw(st.integers(0, a.ndim - 1))
-    check_op(lambda x: x.transpose(dim0, dim1), lambda x: np.swapaxes(x, dim0, dim1), a)
+    check_op(lambda x: x.transpose(dim0, dim1), lambda x: np.swapaxes(x, dim0, dim1), a,
+             grad=False)
     if a.ndim == 2:
-        check_op(lambda x: x.t(), np.transpose, a)
+        check_op(lambda x: x.t(), np.transpose, a, grad=False)
+
+
+@pytest.mark.task_1_1
+@pytest.mark.task_1_6
+@FAST
+@given(array_and_dim(min_dims=2), st.data())
+def test_narrow_select_transpose_gradients(case, data):
+    a, dim = case
+    start = data.draw(st.integers(0, a.shape[dim] - 1))
+    other = data.draw(st.integers(0, a.ndim - 1))
+    check_op(lambda x: x.narrow(dim, start, 1).transpose(dim, other).select(dim, 0),
+             lambda x: np.take(np.swapaxes(np.take(x, [start], axis=dim), dim, other), 0,
+                               axis=dim), a)
 
 
 @pytest.mark.task_1_1
@@ -60,7 +75,6 @@ def test_views_share_storage_and_strides():
     assert base.narrow(1, 1, 2).stride() == (4, 1) and base.select(1, 2).stride() == (4,)
 
 
-@pytest.mark.task_1_1
 def test_narrow_select_out_of_range_errors():
     x = torch.zeros(3, 4)
     with pytest.raises(IndexError, match=r"narrow: \[2, 7\) is out of range for dim 1 of size 4"):
