@@ -12,7 +12,8 @@ from dataclasses import dataclass
 @dataclass(frozen=True)
 class Task:
     """One missing piece: ``id`` "x.y", a short ``title``, a ``hint`` that points the way
-    without giving the code, and the lab ``chapter`` it belongs to."""
+    without giving the code, and the lab ``chapter`` it belongs to (the name of its page in
+    docs/, e.g. "cnn" for docs/cnn.md)."""
 
     id: str
     title: str
@@ -95,7 +96,7 @@ TASKS = (
     Task("3.1", "Linear",
          "y = x W^T + b, so dx = dy W, dW = dy^T x and db = dy summed over the batch; flatten "
          "the leading dims of x and dy to rows first",
-         "logistic regression"),
+         "logistic_regression"),
     Task("3.2", "transfer functions",
          "write each backward from the saved output where you can: sigmoid' = y (1 - y), "
          "tanh' = 1 - y^2, relu' = 1 where x > 0 else 0",
@@ -104,17 +105,17 @@ TASKS = (
          "log softmax = x - max - log(sum(exp(x - max))) for stability; its backward is "
          "dy - exp(y) * sum(dy). NLL picks -logp[i, target_i], averaged over the batch; its "
          "gradient is -1/B at those entries and 0 elsewhere",
-         "logistic regression"),
+         "logistic_regression"),
     Task("3.4", "BCE criterion",
          "loss = -sum[t log(x + eps) + (1 - t) log(1 - x + eps)], divided by the number of "
          "elements when size_average; dx = -(t / (x + eps) - (1 - t) / (1 - x + eps)) times "
          "the same scale",
-         "logistic regression"),
+         "logistic_regression"),
     Task("3.5", "dpnn momentum",
          "keep one velocity buffer per gradient: the first call copies the gradient, later "
          "calls do v = momFactor * v + (1 - momDamp) * g; then overwrite g with v (Nesterov: "
          "g += momFactor * v)",
-         "logistic regression"),
+         "logistic_regression"),
     Task("3.6", "Dropout",
          "in training, draw a Bernoulli(1 - p) mask, multiply the input by it and scale by "
          "1 / (1 - p) so the expected output is unchanged; in evaluation return the input",
