@@ -223,6 +223,19 @@ def test_nngraph_roundtrip(tmp_path):
         same(y2.numpy(), y.numpy())
 
 
+def test_cuda_module_loads_on_its_device_or_on_the_cpu(tmp_path):
+    """CUDA tensors (the numba.cuda simulator without a GPU) come back on the GPU, or on the
+    CPU with device="cpu"."""
+    model = nn.Linear(3, 2)
+    expected = model.forward(torch.ones(1, 3)).numpy()
+    torch.save(tmp_path / "gpu.t7", model.cuda())
+    on_gpu = torch.load(tmp_path / "gpu.t7")
+    assert on_gpu.weight.device == on_gpu.weight.grad.device == "cuda"
+    on_cpu = torch.load(tmp_path / "gpu.t7", device="cpu")
+    assert on_cpu.weight.device == on_cpu.bias.grad.device == "cpu"
+    same(on_cpu.forward(torch.ones(1, 3)).numpy(), expected)
+
+
 def test_load_leaves_the_random_generator_alone(tmp_path):
     torch.save(tmp_path / "m.t7", nn.Linear(30, 30))
     torch.manualSeed(6)

@@ -118,3 +118,23 @@ def test_sgd_object_zero_grad_and_unknown_option():
     assert all(not g.numpy().any() for g in model.parameters()[1])
     with pytest.raises(TypeError, match="SGD: unknown option.*lr"):
         optim.SGD(model, lr=0.1)
+
+
+@pytest.mark.parametrize("make", [
+    lambda m: optim.SGD(m, learningRate=0.1, momentum=0.9, nesterov=True, weightDecay=0.01),
+    lambda m: optim.Adam(m, learningRate=0.1)])
+def test_optimizers_step_cuda_parameters_like_cpu_ones(make):
+    """CUDA tensors (the numba.cuda simulator without a GPU) take the same steps."""
+    torch.manualSeed(0)
+    cpu = nn.Linear(3, 2)
+    gpu = cpu.clone().cuda()
+    for m in (cpu, gpu):
+        for g in m.parameters()[1]:
+            g.fill(0.5)
+    on_cpu, on_gpu = make(cpu), make(gpu)
+    for _ in range(2):
+        on_cpu.step()
+        on_gpu.step()
+    for p, q in zip(cpu.parameters()[0], gpu.parameters()[0]):
+        assert q.device == "cuda"
+        np.testing.assert_allclose(q.cpu().numpy(), p.numpy(), rtol=1e-6)
