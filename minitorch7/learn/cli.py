@@ -1,7 +1,8 @@
 """``minitorch7 learn list | make | check``: the missing-pieces commands.
 
 ``add_subparser(subparsers)`` registers them under ``learn``; each sets ``func``, which takes
-the parsed arguments and returns the exit status.
+the parsed arguments and returns the exit status, and ``run(args, rest)``, which exits with it
+(what ``minitorch7/cli.py`` calls).
 """
 
 import argparse
@@ -23,7 +24,7 @@ def add_subparser(subparsers):
     listing = commands.add_parser("list", help="the tasks and their status in a copy")
     listing.add_argument("--dir", help="the copy (default: here if it is one, else the "
                                        "package's own tree)")
-    listing.set_defaults(func=_list)
+    listing.set_defaults(func=_list, run=_run)
 
     maker = commands.add_parser("make", help="write a learner copy with tasks cut out")
     maker.add_argument("dir", help="a new or empty directory")
@@ -32,13 +33,13 @@ def add_subparser(subparsers):
                        help="cut this task and every later one")
     which.add_argument("--only", action="append", default=[], metavar="X.Y",
                        help="cut just this task (repeatable)")
-    maker.set_defaults(func=_make)
+    maker.set_defaults(func=_make, run=_run)
 
     checker = commands.add_parser("check", help="run one task's tests against a copy")
     checker.add_argument("task", metavar="X.Y")
     checker.add_argument("--dir", help="the copy (default: here if it is one, else the "
                                        "package's own tree)")
-    checker.set_defaults(func=_check)
+    checker.set_defaults(func=_check, run=_run)
     return learn
 
 
@@ -49,6 +50,10 @@ def main(argv=None):
     add_subparser(subparsers)
     args = parser.parse_args(["learn", *(sys.argv[1:] if argv is None else argv)])
     return args.func(args)
+
+
+def _run(args, rest=()):
+    raise SystemExit(args.func(args))
 
 
 def _list(args):

@@ -23,6 +23,10 @@ def test_the_three_commands_parse():
     assert _parse("learn", "list").dir is None
     assert len({_parse("learn", c, *a).func for c, a in
                 [("list", ()), ("make", ("d",)), ("check", ("1.1",))]}) == 3
+    args = _parse("learn", "check", "9.9")
+    with pytest.raises(SystemExit) as exited:  # minitorch7/cli.py calls run(args, rest)
+        args.run(args, [])
+    assert exited.value.code == 2
 
 
 def test_from_and_only_exclude_each_other(capsys):
