@@ -271,6 +271,8 @@ class _Decoder:
         for name, tensor_node in node["buffers"].items():
             self._restore_tensor(module, name, tensor_node, zero_grad=False)
         for name, value in node["attributes"].items():
+            if name.startswith("__") or callable(getattr(type(module), name, None)):
+                raise SerialError(f"{node['class']}: attribute {name!r} may not be set")
             setattr(module, name, self.value(value))
         if "output" in node:
             module.output, module.gradInput = self.value(node["output"]), self.value(
