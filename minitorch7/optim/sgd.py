@@ -9,7 +9,8 @@ One step, per parameter tensor x with gradient g (``config`` keys, Torch7's name
 
 ``dampening`` defaults to ``momentum``: the damped momentum of dpnn's
 ``updateGradParameters`` (v = 0.9 v + 0.1 g), so ``SGD(momentum=0.9)`` steps exactly like
-``module:updateGradParameters(0.9); module:updateParameters(lr)``.
+``module:updateGradParameters(0.9); module:updateParameters(lr)``. (Torch7's optim.sgd
+insists on dampening 0 with Nesterov; here, as in dpnn, any dampening goes.)
 """
 
 from .optimizer import Optimizer
