@@ -205,6 +205,40 @@ def _operand(x, shape):
     return x.buf, st or (0,), x.offset
 
 
+def coalesce(shape, *strides):
+    """Drop size-1 dims and merge neighbours that every operand steps through contiguously,
+    so the kernels' index math (a div and a mod per dim) runs over as few dims as possible:
+    one for contiguous arrays. Returns (shape, strides per operand)."""
+    dims = []
+    for d, n in enumerate(shape):
+        sts = [st[d] for st in strides]
+        if n == 1:
+            continue
+        if dims and all(prev == s * n for prev, s in zip(dims[-1][1], sts)):
+            dims[-1] = (dims[-1][0] * n, sts)
+        else:
+            dims.append((n, sts))
+    if not dims:
+        return (1,), [(0,)] * len(strides)
+    return tuple(n for n, _ in dims), [tuple(sts[k] for _, sts in dims)
+                                       for k in range(len(strides))]
+
+
+def launch_map(kernel, out, *operands, extra=()):
+    """Launch a map template writing ``out`` (any view) from ``operands`` broadcast to its
+    shape: kernel(n, shape, out, out_strides, out_offset, [x, x_strides, x_offset]..., *extra).
+    """
+    n = out.size
+    if not n:
+        return
+    shape, strides = coalesce(out.shape, out.elem_strides,
+                              *[broadcast_strides(x, out.shape) for x in operands])
+    args = [n, shape, out.buf, strides[0], out.offset]
+    for x, st in zip(operands, strides[1:]):
+        args += [x.buf, st, x.offset]
+    kernel[grid_1d(n)](*args, *extra)
+
+
 def is_scalar(v):
     return isinstance(v, (numbers.Number, np.generic, bool))
 
@@ -250,11 +284,7 @@ def unary(name, x, dtype=None):
 
 def map_into(out, name, x):
     """out[...] = UNARY[name](x) with ``x`` broadcast to ``out.shape``; ``out`` may be a view."""
-    n = out.size
-    if n:
-        shape = _kshape(out.shape)
-        _map1_kernel(name)[grid_1d(n)](n, shape, *_operand(out, out.shape),
-                                       *_operand(x, out.shape))
+    launch_map(_map1_kernel(name), out, x)
 
 
 def binary(name, a, b):
@@ -269,9 +299,7 @@ def binary(name, a, b):
         out_dtype = dtype
     shape = broadcast_shapes(a, b)
     out = empty(shape, out_dtype)
-    if out.size:
-        _map2_kernel(name)[grid_1d(out.size)](out.size, _kshape(shape), *_operand(out, shape),
-                                              *_operand(a, shape), *_operand(b, shape))
+    launch_map(_map2_kernel(name), out, a, b)
     return out
 
 
@@ -282,10 +310,7 @@ def where(cond, a, b):
     a, b = as_operand(a, dtype), as_operand(b, dtype)
     shape = broadcast_shapes(cond, a, b)
     out = empty(shape, dtype)
-    if out.size:
-        _map3_kernel("where")[grid_1d(out.size)](
-            out.size, _kshape(shape), *_operand(out, shape), *_operand(cond, shape),
-            *_operand(a, shape), *_operand(b, shape))
+    launch_map(_map3_kernel("where"), out, cond, a, b)
     return out
 
 
@@ -561,10 +586,7 @@ class CudaArray:
 
     def fill(self, value):
         """Set every element to the scalar ``value`` in place."""
-        if self.size:
-            value = self.dtype.type(value)
-            _fill_kernel[grid_1d(self.size)](self.size, _kshape(self.shape),
-                                             *_operand(self, self.shape), value)
+        launch_map(_fill_kernel, self, extra=(self.dtype.type(value),))
 
     def __getitem__(self, index):
         if is_fancy(index):

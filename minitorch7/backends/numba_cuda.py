@@ -25,6 +25,7 @@ from .cuda_array import (
     as_operand,
     binary,
     broadcast_strides,
+    coalesce,
     empty,
     fancy_get,
     fancy_scatter,
@@ -278,10 +279,10 @@ def _reduce(kernel, x, axis, keepdims, dtype, name):
     out = empty(out_shape, dtype)
     nout = out.size
     if nout:
-        kshape = tuple(x.shape[d] for d in kept) or (1,)
-        kst = tuple(x.strides[d] for d in kept) or (0,)
-        rshape = tuple(x.shape[d] for d in axes) or (1,)
-        rst = tuple(x.strides[d] for d in axes) or (0,)
+        kshape, (kst,) = coalesce([x.shape[d] for d in kept],
+                                  [x.elem_strides[d] for d in kept])
+        rshape, (rst,) = coalesce([x.shape[d] for d in axes],
+                                  [x.elem_strides[d] for d in axes])
         blocks = builtins.min(nout, RED_BLOCKS)
         kernel[blocks, RED_THREADS](nout, kshape, kst, x.offset, rshape, rst, nred, x.buf,
                                     out.buf)
@@ -361,7 +362,7 @@ def expand_dims(x, axis):
     axes = (axis,) if isinstance(axis, numbers.Integral) else tuple(axis)
     nd = x.ndim + len(axes)
     axes = sorted(a % nd for a in axes)
-    shape, strides = list(x.shape), list(x.strides)
+    shape, strides = list(x.shape), list(x.elem_strides)
     for a in axes:
         shape.insert(a, 1)
         strides.insert(a, 0)
@@ -373,7 +374,7 @@ def squeeze(x, axis=None):
     if builtins.any(x.shape[d] != 1 for d in axes):
         raise ValueError(f"squeeze: cannot squeeze a dim of size != 1 in {x.shape}")
     keep = [d for d in range(x.ndim) if d not in axes]
-    return CudaArray(x.buf, [x.shape[d] for d in keep], [x.strides[d] for d in keep],
+    return CudaArray(x.buf, [x.shape[d] for d in keep], [x.elem_strides[d] for d in keep],
                      x.offset)
 
 
@@ -547,15 +548,15 @@ def matmul(a, b):
         return c
 
     def batch_strides(x):
-        head = CudaArray(x.buf, x.shape[:-2], x.strides[:-2], x.offset)
+        head = CudaArray(x.buf, x.shape[:-2], x.elem_strides[:-2], x.offset)
         return broadcast_strides(head, batch) if batch else (0,)
 
     t = MATMUL_TILE
     kernel = matmul_kernel(dtype, t["bm"], t["bn"], t["bk"], t["tm"], t["tn"])
     grid = (-(-m // t["bn"]), -(-n // t["bm"]), nbatch if nbatch < 65535 else 65535)
     kernel[grid, (t["bn"] // t["tn"], t["bm"] // t["tm"])](
-        c.buf, a.buf, a.offset, batch_strides(a), a.strides[-2], a.strides[-1],
-        b.buf, b.offset, batch_strides(b), b.strides[-2], b.strides[-1],
+        c.buf, a.buf, a.offset, batch_strides(a), a.elem_strides[-2], a.elem_strides[-1],
+        b.buf, b.offset, batch_strides(b), b.elem_strides[-2], b.elem_strides[-1],
         batch or (1,), nbatch, n, k, m)
     return c
 
