@@ -116,7 +116,7 @@ def gemm(a, b, threads):
     """
     n, k = a.shape
     m = b.shape[1]
-    if k == 0:
+    if n == 0 or k == 0 or m == 0:
         return np.zeros((n, m), a.dtype)
     kb = KB_BYTES // a.itemsize
     nkb = (k + kb - 1) // kb

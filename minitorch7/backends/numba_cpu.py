@@ -1,10 +1,10 @@
 """Numba CPU backend: the default. Same primitives and signatures as numpy_ref.
 
     matmul                  blocked, packed, register-tiled product (_numba_gemm.gemm)
-    conv2d_forward          im2col (_im2col) then one gemm: y = W (O, C*kH*kW) @ cols
+    conv2d_forward          im2col then one gemm: y (O, B*Ho*Wo) = W (O, C*kH*kW) @ cols
     conv2d_backward_weight  gw = gy (O, B*Ho*Wo) @ cols.T, gb = sum of gy
-    conv2d_backward_input   a stride-1 convolution of the dilated, padded gy with the
-                            flipped weight (a "full" convolution), so it reuses the forward
+    conv2d_backward_input   cols = W.T @ gy, then col2im adds each column back in place
+    (cols is built in whichever orientation makes the gemm's reduction axis contiguous)
     max/avg pooling         one parallel task per (batch, channel) plane
 
 Kernels are @njit(parallel=True, cache=True): the first call compiles (seconds), later
@@ -30,19 +30,25 @@ def matmul(a, b):
     a, b = a.astype(dtype, copy=False), b.astype(dtype, copy=False)
     if not batch:
         return gemm(a, b, get_num_threads())
-    a3, b3 = a.reshape((-1, n, k)), b.reshape((-1, k, m))
-    ia = np.broadcast_to(np.arange(a3.shape[0]).reshape(a.shape[:-2]), batch).ravel()
-    ib = np.broadcast_to(np.arange(b3.shape[0]).reshape(b.shape[:-2]), batch).ravel()
-    return _matmul_batched(a3, b3, ia, ib, get_num_threads()).reshape(batch + (n, m))
-
-
-@njit(cache=True)
-def _matmul_batched(a3, b3, ia, ib, threads):
-    """c[t] = a3[ia[t]] @ b3[ib[t]] for every t (ia, ib: the broadcast batch indices)."""
-    c = np.empty((ia.size, a3.shape[1], b3.shape[2]), a3.dtype)
-    for t in range(ia.size):
-        c[t] = gemm(a3[ia[t]], b3[ib[t]], threads)
+    c = np.empty(batch + (n, m), dtype)
+    a, b = np.broadcast_to(a, batch + (n, k)), np.broadcast_to(b, batch + (k, m))
+    for t in np.ndindex(batch):  # one parallel gemm per matrix of the batch
+        c[t] = gemm(a[t], b[t], get_num_threads())
     return c
+
+
+@njit(inline="always")
+def _copy_row(src, dst, start, step):
+    """dst[t] = src[start + t*step] where that index is inside src, else 0 (one padded row)."""
+    n = src.shape[0]
+    lo = min(dst.shape[0], max(0, (-start + step - 1) // step))
+    hi = max(lo, min(dst.shape[0], (n - start + step - 1) // step))
+    for t in range(lo):
+        dst[t] = 0
+    for t in range(hi - lo):
+        dst[lo + t] = src[start + (lo + t) * step]
+    for t in range(hi, dst.shape[0]):
+        dst[t] = 0
 
 
 @njit(parallel=True, cache=True)
@@ -60,12 +66,53 @@ def _im2col(x, kh, kw, sh, sw, ph, pw, ho, wo):
             for oh in range(ho):
                 out = cols[r, (b * ho + oh) * wo:(b * ho + oh + 1) * wo]
                 hh = oh * sh - ph + i
-                for ow in range(wo):
-                    ww = ow * sw - pw + j
-                    inside = 0 <= hh < h and 0 <= ww < w
-                    out[ow] = x[b, c, hh, ww] if inside else 0
+                if 0 <= hh < h:
+                    _copy_row(x[b, c, hh], out, j - pw, sw)
+                else:
+                    out[:] = 0
     # END TASK 2.3
     return cols
+
+
+@njit(parallel=True, cache=True)
+def _im2row(x, kh, kw, sh, sw, ph, pw, ho, wo):
+    """The transpose of _im2col, built directly: rows (B*Ho*Wo, C*kH*kW)."""
+    bsz, ch, h, w = x.shape
+    rows = np.empty((bsz * ho * wo, ch * kh * kw), x.dtype)
+    for t in prange(bsz * ho):
+        b, oh = t // ho, t % ho
+        for ow in range(wo):
+            out = rows[t * wo + ow]
+            for c in range(ch):
+                for i in range(kh):
+                    hh = oh * sh - ph + i
+                    if 0 <= hh < h:
+                        _copy_row(x[b, c, hh], out[(c * kh + i) * kw:(c * kh + i + 1) * kw],
+                                  ow * sw - pw, 1)
+                    else:
+                        out[(c * kh + i) * kw:(c * kh + i + 1) * kw] = 0
+    return rows
+
+
+@njit(parallel=True, cache=True)
+def _col2im(cols, h, w, kh, kw, sh, sw, ph, pw, ho, wo):
+    """Adjoint of _im2col: cols (C*kH*kW, B*Ho*Wo) -> gx (B,C,H,W), each entry added back."""
+    ch, bsz = cols.shape[0] // (kh * kw), cols.shape[1] // (ho * wo)
+    gx = np.zeros((bsz, ch, h, w), cols.dtype)
+    for p in prange(bsz * ch):
+        b, c = p // ch, p % ch
+        for i in range(kh):
+            for j in range(kw):
+                src = cols[(c * kh + i) * kw + j]
+                for oh in range(ho):
+                    hh = oh * sh - ph + i
+                    if 0 <= hh < h:
+                        row = src[(b * ho + oh) * wo:(b * ho + oh + 1) * wo]
+                        for ow in range(wo):
+                            ww = ow * sw - pw + j
+                            if 0 <= ww < w:
+                                gx[b, c, hh, ww] += row[ow]
+    return gx
 
 
 @njit(parallel=True, cache=True)
@@ -85,55 +132,39 @@ def conv2d_forward(x, w, b, stride, padding):
     """y[b,o,h,w] = bias[o] + sum_{c,i,j} w[o,c,i,j] * xpad[b, c, h*sH + i, w*sW + j].
 
     x (B,C,H,W), w (O,C,kH,kW), b (O,) or None -> y (B,O,Ho,Wo).
+    As one gemm: y (O, B*Ho*Wo) = w (O, C*kH*kW) @ rows.T, rows from _im2row.
     """
     stride, padding = pairs("conv2d_forward", stride, padding)
     bsz, o, ho, wo = conv2d_shape(x.shape, w.shape, stride, padding)
-    cols = _im2col(x, *w.shape[2:], *stride, *padding, ho, wo)
-    y2 = gemm(w.reshape(o, -1), cols, get_num_threads())
+    rows = _im2row(x, *w.shape[2:], *stride, *padding, ho, wo)
+    y2 = gemm(w.reshape(o, -1), rows.T, get_num_threads())
     bias = np.zeros(o, x.dtype) if b is None else b.astype(x.dtype, copy=False)
     return _to_nchw(y2, bias, bsz).reshape(bsz, o, ho, wo)
-
-
-@njit(parallel=True, cache=True)
-def _dilate(gy, h, w, kh, kw, sh, sw, ph, pw):
-    """gy (B,O,Ho,Wo) -> g (B, O, H+kH-1, W+kW-1), zeros except
-    g[b, o, qH + h*sH, qW + w*sW] = gy[b, o, h, w] with q = k - 1 - p (cells outside dropped).
-    """
-    bsz, o, ho, wo = gy.shape
-    hd, wd = h + kh - 1, w + kw - 1
-    g = np.zeros((bsz, o, hd, wd), gy.dtype)
-    for p in prange(bsz * o):
-        b, oc = p // o, p % o
-        for oh in range(ho):
-            hh = kh - 1 - ph + oh * sh
-            for ow in range(wo):
-                ww = kw - 1 - pw + ow * sw
-                if 0 <= hh < hd and 0 <= ww < wd:
-                    g[b, oc, hh, ww] = gy[b, oc, oh, ow]
-    return g
 
 
 def conv2d_backward_input(gy, w, input_shape, stride, padding):
     """gx (B,C,H,W): gx[b,c,h,w] = sum of gy[b,o,ho,wo] * w[o,c,i,j] over h = ho*sH - pH + i.
 
-    Computed as conv2d_forward(dilate(gy), w flipped in space with O and C swapped), stride 1.
+    As one gemm and a scatter: cols (C*kH*kW, B*Ho*Wo) = w.T @ gy, then _col2im.
     """
     stride, padding = pairs("conv2d_backward_input", stride, padding)
-    check_grad_shape("conv2d_backward_input", gy.shape,
-                     conv2d_shape(input_shape, w.shape, stride, padding))
-    kh, kw = w.shape[2:]
-    g = _dilate(gy, *input_shape[2:], kh, kw, *stride, *padding)
-    w_flipped = np.ascontiguousarray(w[:, :, ::-1, ::-1].transpose(1, 0, 2, 3))
-    return conv2d_forward(g, w_flipped, None, (1, 1), (0, 0))
+    _, o, ho, wo = check_grad_shape("conv2d_backward_input", gy.shape,
+                                    conv2d_shape(input_shape, w.shape, stride, padding))
+    gy_nhwc = np.ascontiguousarray(gy.transpose(0, 2, 3, 1)).reshape(-1, o)
+    cols = gemm(np.ascontiguousarray(w.reshape(o, -1).T), gy_nhwc.T, get_num_threads())
+    return _col2im(cols, *input_shape[2:], *w.shape[2:], *stride, *padding, ho, wo)
 
 
 def conv2d_backward_weight(gy, x, weight_shape, stride, padding):
-    """gw[o,c,i,j] = sum_{b,h,w} gy[b,o,h,w] * xpad[b,c,h*sH+i,w*sW+j]; gb[o] = sum gy[b,o]."""
+    """gw[o,c,i,j] = sum_{b,h,w} gy[b,o,h,w] * xpad[b,c,h*sH+i,w*sW+j]; gb[o] = sum gy[b,o].
+
+    As one gemm over the B*Ho*Wo pixels: gw (O, C*kH*kW) = gy (O, B*Ho*Wo) @ cols.T.
+    """
     stride, padding = pairs("conv2d_backward_weight", stride, padding)
     _, o, ho, wo = check_grad_shape("conv2d_backward_weight", gy.shape,
                                     conv2d_shape(x.shape, weight_shape, stride, padding))
     cols = _im2col(x, *weight_shape[2:], *stride, *padding, ho, wo)
-    gy2 = gy.transpose(1, 0, 2, 3).reshape(o, -1)
+    gy2 = np.ascontiguousarray(gy.transpose(1, 0, 2, 3)).reshape(o, -1)
     gw = gemm(gy2, cols.T, get_num_threads()).reshape(weight_shape)
     return gw, gy.sum(axis=(0, 2, 3))
 

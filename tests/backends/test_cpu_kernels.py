@@ -1,0 +1,359 @@
+"""numba_cpu against numpy_ref, and numpy_ref against formulas written as plain loops.
+
+Inputs come contiguous, transposed (Fortran order) or sliced with a step (strided), in
+float32 and float64; shapes cross the gemm's tile, k-block and task edges.
+"""
+
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from minitorch7 import backends
+from minitorch7.backends import numba_cpu, numpy_ref
+
+FAST = settings(max_examples=12, deadline=None)
+DTYPES = st.sampled_from([np.float32, np.float64])
+LAYOUTS = st.sampled_from(["contiguous", "transposed", "strided"])
+
+
+def tol(dtype):
+    return dict(rtol=2e-4, atol=2e-4) if dtype == np.float32 else dict(rtol=1e-10, atol=1e-10)
+
+
+def data(seed, shape, dtype):
+    return np.random.default_rng(seed).standard_normal(shape).astype(dtype)
+
+
+def layout(x, how):
+    """The same values as x, laid out contiguous, transposed (F order) or with a step."""
+    if how == "transposed":
+        out = np.asfortranarray(x)
+    elif how == "strided":
+        big = np.zeros(x.shape[:-1] + (2 * x.shape[-1],), x.dtype)
+        big[..., ::2] = x
+        out = big[..., ::2]
+    else:
+        return x
+    assert x.size <= 1 or sum(n > 1 for n in x.shape) < 2 or not out.flags.c_contiguous
+    return out
+
+
+def close(got, want, dtype):
+    assert got.shape == want.shape and got.dtype == dtype, (got.shape, want.shape, got.dtype)
+    np.testing.assert_allclose(got, want, **tol(dtype))
+
+
+# ---------------------------------------------------------------- selection
+def test_backend_selection(monkeypatch):
+    monkeypatch.setattr(backends, "_cpu", None)
+    monkeypatch.setenv("MINITORCH7_BACKEND", "numpy_ref")
+    assert backends.get_cpu_backend() is numpy_ref
+    assert backends.set_cpu_backend("numba_cpu") is numba_cpu
+    assert backends.get_cpu_backend() is numba_cpu
+    monkeypatch.setattr(backends, "_cpu", None)
+    monkeypatch.delenv("MINITORCH7_BACKEND")
+    assert backends.get_cpu_backend() is numba_cpu
+    with pytest.raises(ValueError, match="numpy_ref"):
+        backends.set_cpu_backend("cupy")
+    monkeypatch.setattr(backends, "_cpu", None)
+    monkeypatch.setenv("MINITORCH7_BACKEND", "nope")
+    with pytest.raises(ValueError, match="MINITORCH7_BACKEND"):
+        backends.get_cpu_backend()
+
+
+# ---------------------------------------------------------------- matmul
+@pytest.mark.task_2_1
+@FAST
+@given(n=st.integers(1, 40), k=st.integers(1, 40), m=st.integers(1, 40), dtype=DTYPES,
+       la=LAYOUTS, lb=LAYOUTS, seed=st.integers(0, 999))
+def test_matmul_matches_reference(n, k, m, dtype, la, lb, seed):
+    a, b = data(seed, (n, k), dtype), data(seed + 1, (k, m), dtype)
+    close(numba_cpu.matmul(layout(a, la), layout(b, lb)), numpy_ref.matmul(a, b), dtype)
+
+
+@pytest.mark.task_2_1
+@settings(max_examples=6, deadline=None)
+@given(n=st.integers(1, 9), k=st.integers(500, 1300), m=st.integers(1, 9), dtype=DTYPES,
+       seed=st.integers(0, 999))
+def test_matmul_long_k_is_split_between_tasks(n, k, m, dtype, seed):
+    """Several k-blocks, few output tiles: the k-blocks are summed in separate parts."""
+    a, b = data(seed, (n, k), dtype), data(seed + 1, (k, m), dtype)
+    close(numba_cpu.matmul(a, layout(b, "transposed")), numpy_ref.matmul(a, b), dtype)
+
+
+@pytest.mark.task_2_1
+@pytest.mark.parametrize("shape", [(130, 70, 129), (257, 33, 300)])
+def test_matmul_several_parallel_tasks(shape):
+    n, k, m = shape
+    a, b = data(0, (n, k), np.float32), data(1, (k, m), np.float32)
+    close(numba_cpu.matmul(a, b), numpy_ref.matmul(a, b), np.float32)
+
+
+@pytest.mark.task_2_1
+@FAST
+@given(batch=st.sampled_from([((2, 3), (3,)), ((4, 1), (1, 5)), ((), (2,)), ((3,), ())]),
+       dtype=DTYPES, seed=st.integers(0, 999), lb=LAYOUTS)
+def test_matmul_broadcasts_batch_dims(batch, dtype, seed, lb):
+    a = data(seed, batch[0] + (5, 3), dtype)
+    b = layout(data(seed + 1, batch[1] + (3, 6), dtype), lb)
+    want = np.matmul(a, b)
+    close(numba_cpu.matmul(a, b), want, dtype)
+    close(numpy_ref.matmul(a, b), want, dtype)
+
+
+@pytest.mark.task_2_1
+@pytest.mark.parametrize("mod", [numba_cpu, numpy_ref])
+@pytest.mark.parametrize("shape", [(0, 3, 2), (2, 0, 3), (2, 3, 0)])
+def test_matmul_empty(mod, shape):
+    n, k, m = shape
+    got = mod.matmul(np.ones((n, k), np.float32), np.ones((k, m), np.float32))
+    close(got, np.zeros((n, m), np.float32), np.float32)
+
+
+@pytest.mark.task_2_1
+def test_matmul_mixed_and_integer_dtypes():
+    a, b = np.arange(6).reshape(2, 3), np.arange(12).reshape(3, 4)
+    np.testing.assert_array_equal(numba_cpu.matmul(a, b), a @ b)
+    got = numba_cpu.matmul(a.astype(np.float32), b.astype(np.float64))
+    close(got, (a @ b).astype(np.float64), np.float64)
+
+
+@pytest.mark.parametrize("mod", [numba_cpu, numpy_ref])
+def test_matmul_shape_errors(mod):
+    with pytest.raises(ValueError, match="matmul: a is 4x2 but b is 3x3"):
+        mod.matmul(np.zeros((4, 2)), np.zeros((3, 3)))
+    with pytest.raises(ValueError, match="matmul"):
+        mod.matmul(np.zeros(3), np.zeros((3, 3)))
+    with pytest.raises(ValueError, match="broadcast"):
+        mod.matmul(np.zeros((2, 4, 3)), np.zeros((3, 3, 5)))
+
+
+# ---------------------------------------------------------------- convolution
+def conv_by_formula(x, w, b, stride, padding):
+    """y[b,o,h,w] = bias[o] + sum_{c,i,j} w[o,c,i,j] * x[b, c, h*sH - pH + i, w*sW - pW + j]."""
+    (sh, sw), (ph, pw) = stride, padding
+    bsz, ch, h, wd = x.shape
+    o, _, kh, kw = w.shape
+    ho, wo = (h + 2 * ph - kh) // sh + 1, (wd + 2 * pw - kw) // sw + 1
+    y = np.zeros((bsz, o, ho, wo))
+    for n, oc, oh, ow, c, i, j in np.ndindex(bsz, o, ho, wo, ch, kh, kw):
+        hh, ww = oh * sh - ph + i, ow * sw - pw + j
+        if 0 <= hh < h and 0 <= ww < wd:
+            y[n, oc, oh, ow] += w[oc, c, i, j] * x[n, c, hh, ww]
+    return y + b[:, None, None]
+
+
+conv_cases = st.fixed_dictionaries({
+    "bsz": st.integers(1, 3), "c": st.integers(1, 3), "o": st.integers(1, 5),
+    "h": st.integers(1, 8), "w": st.integers(1, 8), "kh": st.integers(1, 4),
+    "kw": st.integers(1, 4), "stride": st.tuples(st.integers(1, 3), st.integers(1, 3)),
+    "padding": st.tuples(st.integers(0, 2), st.integers(0, 2))})
+
+
+def conv_inputs(case, dtype, seed):
+    (ph, pw), (kh, kw) = case["padding"], (case["kh"], case["kw"])
+    kh = min(kh, case["h"] + 2 * ph)
+    kw = min(kw, case["w"] + 2 * pw)
+    x = data(seed, (case["bsz"], case["c"], case["h"], case["w"]), dtype)
+    w = data(seed + 1, (case["o"], case["c"], kh, kw), dtype)
+    b = data(seed + 2, (case["o"],), dtype)
+    return x, w, b
+
+
+@pytest.mark.task_2_3
+@settings(max_examples=8, deadline=None)
+@given(case=conv_cases, seed=st.integers(0, 999))
+def test_reference_conv_matches_formula(case, seed):
+    x, w, b = conv_inputs(case, np.float64, seed)
+    want = conv_by_formula(x, w, b, case["stride"], case["padding"])
+    close(numpy_ref.conv2d_forward(x, w, b, case["stride"], case["padding"]), want, np.float64)
+
+
+@settings(max_examples=8, deadline=None)
+@given(case=conv_cases, seed=st.integers(0, 999))
+def test_reference_conv_backward_is_the_adjoint(case, seed):
+    """<conv(x, w), gy> = <x, backward_input(gy)> = <w, backward_weight(gy)>; gb = sum gy."""
+    x, w, b = conv_inputs(case, np.float64, seed)
+    s, p = case["stride"], case["padding"]
+    y = numpy_ref.conv2d_forward(x, w, None, s, p)
+    gy = data(seed + 3, y.shape, np.float64)
+    gx = numpy_ref.conv2d_backward_input(gy, w, x.shape, s, p)
+    gw, gb = numpy_ref.conv2d_backward_weight(gy, x, w.shape, s, p)
+    assert gx.shape == x.shape and gw.shape == w.shape
+    np.testing.assert_allclose(np.sum(x * gx), np.sum(y * gy), rtol=1e-10, atol=1e-10)
+    np.testing.assert_allclose(np.sum(w * gw), np.sum(y * gy), rtol=1e-10, atol=1e-10)
+    np.testing.assert_allclose(gb, gy.sum(axis=(0, 2, 3)))
+
+
+@pytest.mark.task_2_3
+@FAST
+@given(case=conv_cases, dtype=DTYPES, lx=LAYOUTS, lw=LAYOUTS, seed=st.integers(0, 999),
+       bias=st.booleans())
+def test_conv_forward_matches_reference(case, dtype, lx, lw, seed, bias):
+    x, w, b = conv_inputs(case, dtype, seed)
+    b = b if bias else None
+    s, p = case["stride"], case["padding"]
+    got = numba_cpu.conv2d_forward(layout(x, lx), layout(w, lw), b, s, p)
+    close(got, numpy_ref.conv2d_forward(x, w, b, s, p), dtype)
+
+
+@pytest.mark.task_2_3
+@FAST
+@given(case=conv_cases, dtype=DTYPES, lg=LAYOUTS, seed=st.integers(0, 999))
+def test_conv_backward_matches_reference(case, dtype, lg, seed):
+    x, w, _ = conv_inputs(case, dtype, seed)
+    s, p = case["stride"], case["padding"]
+    gy = data(seed + 3, numpy_ref.conv2d_forward(x, w, None, s, p).shape, dtype)
+    close(numba_cpu.conv2d_backward_input(layout(gy, lg), layout(w, lg), x.shape, s, p),
+          numpy_ref.conv2d_backward_input(gy, w, x.shape, s, p), dtype)
+    gw, gb = numba_cpu.conv2d_backward_weight(layout(gy, lg), layout(x, lg), w.shape, s, p)
+    want_gw, want_gb = numpy_ref.conv2d_backward_weight(gy, x, w.shape, s, p)
+    close(gw, want_gw, dtype)
+    close(gb, want_gb, dtype)
+
+
+@pytest.mark.task_2_3
+@pytest.mark.parametrize("c, o, h", [(1, 16, 28), (16, 32, 14)])
+def test_conv_lab_layers(c, o, h):
+    """The lab CNN's two layers (5x5, pad 2) at batch 4, float32: many gemm tiles and tasks."""
+    x, w = data(0, (4, c, h, h), np.float32), data(1, (o, c, 5, 5), np.float32)
+    b = data(2, (o,), np.float32)
+    y = numba_cpu.conv2d_forward(x, w, b, 1, 2)
+    close(y, numpy_ref.conv2d_forward(x, w, b, 1, 2), np.float32)
+    close(numba_cpu.conv2d_backward_input(y, w, x.shape, 1, 2),
+          numpy_ref.conv2d_backward_input(y, w, x.shape, 1, 2), np.float32)
+    close(numba_cpu.conv2d_backward_weight(y, x, w.shape, 1, 2)[0],
+          numpy_ref.conv2d_backward_weight(y, x, w.shape, 1, 2)[0], np.float32)
+
+
+@pytest.mark.parametrize("mod", [numba_cpu, numpy_ref])
+def test_conv_shape_errors(mod):
+    with pytest.raises(ValueError, match=r"conv2d_forward: .* x 2x3x5x5 and weight 4x2x3x3"):
+        mod.conv2d_forward(np.zeros((2, 3, 5, 5)), np.zeros((4, 2, 3, 3)), None, 1, 0)
+    with pytest.raises(ValueError, match="larger than the padded input"):
+        mod.conv2d_forward(np.zeros((1, 1, 2, 2)), np.zeros((1, 1, 3, 3)), None, 1, 0)
+    with pytest.raises(ValueError, match="conv2d_backward_input: gradient is 1x1x2x2"):
+        mod.conv2d_backward_input(np.zeros((1, 1, 2, 2)), np.zeros((1, 1, 3, 3)),
+                                  (1, 1, 5, 5), 1, 0)
+
+
+# ---------------------------------------------------------------- pooling
+def test_reference_maxpool_lab_example():
+    """Max pool 2x2 stride 2 on 1..16 seen as 1x1x4x4."""
+    x = np.arange(1.0, 17.0).reshape(1, 1, 4, 4)
+    y, argmax = numpy_ref.maxpool2d_forward(x, (2, 2), (2, 2), (0, 0))
+    np.testing.assert_array_equal(y[0, 0], [[6, 8], [14, 16]])
+    np.testing.assert_array_equal(argmax[0, 0], [[5, 7], [13, 15]])
+    gx = numpy_ref.maxpool2d_backward(np.ones_like(y), argmax, x.shape)
+    np.testing.assert_array_equal(gx[0, 0], [[0, 0, 0, 0], [0, 1, 0, 1]] * 2)
+
+
+def pool_by_formula(x, kernel, stride, padding):
+    """Window max (its flat index, first wins) and window sum / (kH*kW), by plain loops."""
+    (kh, kw), (sh, sw), (ph, pw) = kernel, stride, padding
+    bsz, ch, h, w = x.shape
+    ho, wo = (h + 2 * ph - kh) // sh + 1, (w + 2 * pw - kw) // sw + 1
+    ymax, arg, yavg = np.zeros((bsz, ch, ho, wo)), np.zeros((bsz, ch, ho, wo), int), \
+        np.zeros((bsz, ch, ho, wo))
+    for n, c, oh, ow in np.ndindex(bsz, ch, ho, wo):
+        cells = [(oh * sh - ph + i, ow * sw - pw + j) for i in range(kh) for j in range(kw)]
+        cells = [(hh, ww) for hh, ww in cells if 0 <= hh < h and 0 <= ww < w]
+        vals = [x[n, c, hh, ww] for hh, ww in cells]
+        best = int(np.argmax(vals))
+        ymax[n, c, oh, ow], yavg[n, c, oh, ow] = vals[best], sum(vals) / (kh * kw)
+        arg[n, c, oh, ow] = cells[best][0] * w + cells[best][1]
+    return ymax, arg, yavg
+
+
+pool_cases = st.fixed_dictionaries({
+    "shape": st.tuples(st.integers(1, 3), st.integers(1, 3), st.integers(3, 8),
+                       st.integers(3, 8)),
+    "kernel": st.tuples(st.integers(1, 3), st.integers(1, 3)),
+    "stride": st.tuples(st.integers(1, 3), st.integers(1, 3)),
+    "pad": st.tuples(st.booleans(), st.booleans())})
+
+
+def pool_args(case):
+    kernel = case["kernel"]
+    padding = tuple(k // 2 if on else 0 for k, on in zip(kernel, case["pad"]))
+    return kernel, case["stride"], padding
+
+
+@settings(max_examples=10, deadline=None)
+@given(case=pool_cases, seed=st.integers(0, 999), ties=st.booleans())
+def test_reference_pooling_matches_formula(case, seed, ties):
+    x = data(seed, case["shape"], np.float64)
+    x = np.round(x) if ties else x  # ties: the first max must win
+    k, s, p = pool_args(case)
+    ymax, arg, yavg = pool_by_formula(x, k, s, p)
+    y, argmax = numpy_ref.maxpool2d_forward(x, k, s, p)
+    np.testing.assert_array_equal(y, ymax)
+    np.testing.assert_array_equal(argmax, arg)
+    close(numpy_ref.avgpool2d_forward(x, k, s, p), yavg, np.float64)
+    gy = data(seed + 1, y.shape, np.float64)  # backward: the adjoint of the forward
+    gx = numpy_ref.avgpool2d_backward(gy, x.shape, k, s, p)
+    np.testing.assert_allclose(np.sum(gx * x), np.sum(gy * yavg), rtol=1e-10, atol=1e-10)
+    gx = numpy_ref.maxpool2d_backward(gy, argmax, x.shape)
+    np.testing.assert_allclose(np.sum(gx * x), np.sum(gy * y), rtol=1e-10, atol=1e-10)
+
+
+@pytest.mark.task_2_4
+@FAST
+@given(case=pool_cases, dtype=DTYPES, lx=LAYOUTS, seed=st.integers(0, 999), ties=st.booleans())
+def test_maxpool_matches_reference(case, dtype, lx, seed, ties):
+    x = data(seed, case["shape"], dtype)
+    x = np.round(x) if ties else x
+    k, s, p = pool_args(case)
+    y, argmax = numba_cpu.maxpool2d_forward(layout(x, lx), k, s, p)
+    want_y, want_arg = numpy_ref.maxpool2d_forward(x, k, s, p)
+    close(y, want_y, dtype)
+    assert argmax.dtype == np.int64
+    np.testing.assert_array_equal(argmax, want_arg)
+    gy = layout(data(seed + 1, y.shape, dtype), lx)
+    close(numba_cpu.maxpool2d_backward(gy, argmax, x.shape),
+          numpy_ref.maxpool2d_backward(gy, argmax, x.shape), dtype)
+
+
+@FAST
+@given(case=pool_cases, dtype=DTYPES, lx=LAYOUTS, seed=st.integers(0, 999))
+def test_avgpool_matches_reference(case, dtype, lx, seed):
+    x = data(seed, case["shape"], dtype)
+    k, s, p = pool_args(case)
+    y = numba_cpu.avgpool2d_forward(layout(x, lx), k, s, p)
+    close(y, numpy_ref.avgpool2d_forward(x, k, s, p), dtype)
+    gy = data(seed + 1, y.shape, dtype)
+    close(numba_cpu.avgpool2d_backward(layout(gy, lx), x.shape, k, s, p),
+          numpy_ref.avgpool2d_backward(gy, x.shape, k, s, p), dtype)
+
+
+@pytest.mark.parametrize("mod", [numba_cpu, numpy_ref])
+def test_pool_errors(mod):
+    with pytest.raises(ValueError, match="maxpool2d_forward: need .* padding <= kernel // 2"):
+        mod.maxpool2d_forward(np.zeros((1, 1, 4, 4)), 2, 2, 2)
+    with pytest.raises(ValueError, match=r"avgpool2d_forward: expected x \(B,C,H,W\), got 4x4"):
+        mod.avgpool2d_forward(np.zeros((4, 4)), 2, 2, 0)
+    with pytest.raises(ValueError, match="maxpool2d_backward: gradient is 1x1x3x3"):
+        mod.maxpool2d_backward(np.zeros((1, 1, 3, 3)), np.zeros((1, 1, 2, 2), np.int64),
+                               (1, 1, 4, 4))
+
+
+# ---------------------------------------------------------------- compile cache
+def test_warm_cache_new_process_runs_every_kernel_quickly():
+    """cache=True: once compiled, a fresh process loads every kernel from the cache.
+
+    Compiling them takes a minute of CPU; loading them well under a second (the benchmark
+    reports the wall time). CPU time is measured so that a busy machine does not fail this.
+    """
+    script = ("import time; t = time.process_time();"
+              "from benchmarks.kernels import run_every_kernel_once; run_every_kernel_once();"
+              "print(time.process_time() - t)")
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    run = [sys.executable, "-c", script]
+    subprocess.run(run, cwd=root, check=True, capture_output=True)  # fills the cache
+    out = subprocess.run(run, cwd=root, check=True, capture_output=True, text=True)
+    assert float(out.stdout.strip().splitlines()[-1]) < 3.0
