@@ -254,6 +254,8 @@ class Module:
                 raise ValueError(f"{type(self).__name__}: gradOutput has size "
                                  f"{'x'.join(map(str, g.shape))}, output has size "
                                  f"{'x'.join(map(str, out.shape))}")
+        for leaf in flatten_table(self._graph_input):
+            leaf.grad = None  # gradInput is this backward's, not a sum over calls
         pairs = [(o, g) for o, g in zip(outputs, grads) if o.requires_grad]
         if pairs:
             run_backward([o for o, _ in pairs], [g for _, g in pairs])
