@@ -44,7 +44,7 @@ def run_script(name: str, argv: list[str]) -> None:
 
 
 def _lab(args, rest):
-    run_script(LAB_SCRIPTS[args.exercise], rest)
+    run_script(LAB_SCRIPTS[args.exercise], [*args.options, *rest])
 
 
 EVALUATORS = {"classifier": ("evaluate_mlp.py", "--modelpath"),
@@ -77,6 +77,8 @@ def build_parser() -> argparse.ArgumentParser:
     lab = commands.add_parser("lab", help="run an exercise's solution (options pass through; "
                                           "add --help after the exercise for them)")
     lab.add_argument("exercise", choices=sorted(LAB_SCRIPTS))
+    lab.add_argument("options", nargs=argparse.REMAINDER,
+                     help="the exercise's options, --help included")
     lab.set_defaults(run=_lab)
     evaluate = commands.add_parser("evaluate", help="evaluate a saved model on the test set")
     evaluate.add_argument("model")

@@ -168,7 +168,7 @@ def fit_classifier(model, opt, trainset, validset, paths):
             state["log"].append({"epoch": epoch, "loss": loss, "valid_accuracy": accuracy,
                                  "speed": speed})
             state["epoch"] = epoch
-            if accuracy > state["best_accuracy"]:
+            if state["best_epoch"] == 0 or accuracy > state["best_accuracy"]:
                 state["best_accuracy"], state["best_epoch"] = accuracy, epoch
                 save(best_path, {"kind": "classifier", "opt": vars(opt), "epoch": epoch,
                                  "valid_accuracy": accuracy,
