@@ -4,7 +4,6 @@
     conv2d_forward          im2col then one gemm: y (O, B*Ho*Wo) = W (O, C*kH*kW) @ cols
     conv2d_backward_weight  gw = gy (O, B*Ho*Wo) @ cols.T, gb = sum of gy
     conv2d_backward_input   cols = W.T @ gy, then col2im adds each column back in place
-    (cols is built in whichever orientation makes the gemm's reduction axis contiguous)
     max/avg pooling         one parallel task per (batch, channel) plane
 
 Kernels are @njit(parallel=True, cache=True): the first call compiles (seconds), later
@@ -38,17 +37,41 @@ def matmul(a, b):
 
 
 @njit(inline="always")
+def _inside(n, count, start, step):
+    """(lo, hi): the t in [0, count) with 0 <= start + t*step < n form the range lo <= t < hi."""
+    lo = min(count, max(0, (step - 1 - start) // step))
+    hi = max(lo, min(count, (n - 1 - start) // step + 1))
+    return lo, hi
+
+
+@njit(inline="always")
 def _copy_row(src, dst, start, step):
-    """dst[t] = src[start + t*step] where that index is inside src, else 0 (one padded row)."""
-    n = src.shape[0]
-    lo = min(dst.shape[0], max(0, (-start + step - 1) // step))
-    hi = max(lo, min(dst.shape[0], (n - start + step - 1) // step))
-    for t in range(lo):
-        dst[t] = 0
-    for t in range(hi - lo):
-        dst[lo + t] = src[start + (lo + t) * step]
-    for t in range(hi, dst.shape[0]):
-        dst[t] = 0
+    """dst[t] = src[start + t*step] where that index is inside src, else 0 (a padded row)."""
+    lo, hi = _inside(src.shape[0], dst.shape[0], start, step)
+    dst[:lo] = 0
+    dst[hi:] = 0
+    out = dst[lo:hi]
+    if step == 1:  # contiguous on both sides: a vectorised copy
+        seg = src[start + lo:start + hi]
+        for t in range(hi - lo):
+            out[t] = seg[t]
+    else:
+        for t in range(hi - lo):
+            out[t] = src[start + (lo + t) * step]
+
+
+@njit(inline="always")
+def _add_row(src, dst, start, step):
+    """dst[start + t*step] += src[t] wherever that index is inside dst (adjoint of _copy_row)."""
+    lo, hi = _inside(dst.shape[0], src.shape[0], start, step)
+    seg = src[lo:hi]
+    if step == 1:
+        out = dst[start + lo:start + hi]
+        for t in range(hi - lo):
+            out[t] += seg[t]
+    else:
+        for t in range(hi - lo):
+            dst[start + (lo + t) * step] += seg[t]
 
 
 @njit(parallel=True, cache=True)
@@ -75,26 +98,6 @@ def _im2col(x, kh, kw, sh, sw, ph, pw, ho, wo):
 
 
 @njit(parallel=True, cache=True)
-def _im2row(x, kh, kw, sh, sw, ph, pw, ho, wo):
-    """The transpose of _im2col, built directly: rows (B*Ho*Wo, C*kH*kW)."""
-    bsz, ch, h, w = x.shape
-    rows = np.empty((bsz * ho * wo, ch * kh * kw), x.dtype)
-    for t in prange(bsz * ho):
-        b, oh = t // ho, t % ho
-        for ow in range(wo):
-            out = rows[t * wo + ow]
-            for c in range(ch):
-                for i in range(kh):
-                    hh = oh * sh - ph + i
-                    if 0 <= hh < h:
-                        _copy_row(x[b, c, hh], out[(c * kh + i) * kw:(c * kh + i + 1) * kw],
-                                  ow * sw - pw, 1)
-                    else:
-                        out[(c * kh + i) * kw:(c * kh + i + 1) * kw] = 0
-    return rows
-
-
-@njit(parallel=True, cache=True)
 def _col2im(cols, h, w, kh, kw, sh, sw, ph, pw, ho, wo):
     """Adjoint of _im2col: cols (C*kH*kW, B*Ho*Wo) -> gx (B,C,H,W), each entry added back."""
     ch, bsz = cols.shape[0] // (kh * kw), cols.shape[1] // (ho * wo)
@@ -107,11 +110,8 @@ def _col2im(cols, h, w, kh, kw, sh, sw, ph, pw, ho, wo):
                 for oh in range(ho):
                     hh = oh * sh - ph + i
                     if 0 <= hh < h:
-                        row = src[(b * ho + oh) * wo:(b * ho + oh + 1) * wo]
-                        for ow in range(wo):
-                            ww = ow * sw - pw + j
-                            if 0 <= ww < w:
-                                gx[b, c, hh, ww] += row[ow]
+                        _add_row(src[(b * ho + oh) * wo:(b * ho + oh + 1) * wo], gx[b, c, hh],
+                                 j - pw, sw)
     return gx
 
 
@@ -132,12 +132,12 @@ def conv2d_forward(x, w, b, stride, padding):
     """y[b,o,h,w] = bias[o] + sum_{c,i,j} w[o,c,i,j] * xpad[b, c, h*sH + i, w*sW + j].
 
     x (B,C,H,W), w (O,C,kH,kW), b (O,) or None -> y (B,O,Ho,Wo).
-    As one gemm: y (O, B*Ho*Wo) = w (O, C*kH*kW) @ rows.T, rows from _im2row.
+    As one gemm: y (O, B*Ho*Wo) = w (O, C*kH*kW) @ cols.
     """
     stride, padding = pairs("conv2d_forward", stride, padding)
     bsz, o, ho, wo = conv2d_shape(x.shape, w.shape, stride, padding)
-    rows = _im2row(x, *w.shape[2:], *stride, *padding, ho, wo)
-    y2 = gemm(w.reshape(o, -1), rows.T, get_num_threads())
+    cols = _im2col(x, *w.shape[2:], *stride, *padding, ho, wo)
+    y2 = gemm(w.reshape(o, -1), cols, get_num_threads())
     bias = np.zeros(o, x.dtype) if b is None else b.astype(x.dtype, copy=False)
     return _to_nchw(y2, bias, bsz).reshape(bsz, o, ho, wo)
 
