@@ -7,7 +7,8 @@ Every figure is a ratio measured in this one process, with the same thread count
 Numba, NumPy's BLAS (OPENBLAS_NUM_THREADS, set before NumPy loads) and PyTorch. Times are
 the best of several runs, so a busy machine hurts the ratios less.
   matmul  GFLOP/s = 2*n*k*m / time; target: numba >= 60% of BLAS for sizes >= 512, >= 40% at
-          the batch-32 MLP shape (batch x 784) @ (784 x 200).
+          the batch-32 MLP shape. Square: a @ b, both C-contiguous. MLP: x (batch, 784) @ W.T
+          with W (200, 784), the nn.Linear layout (Torch7 stores weight as out x in).
   conv2d  forward + backward to input + backward to weight and bias, the lab CNN's layers;
           reference: PyTorch (F.conv2d + autograd) if importable, else numpy_ref
           (im2col + BLAS). Target: time <= 1.5x the reference; < 1x on the 1-channel layer.
@@ -68,7 +69,8 @@ def bench_matmul(quick, repeat):
     for dtype in (np.float32, np.float64):
         for n, k, m, kind, target in shapes:
             a = rng.standard_normal((n, k)).astype(dtype)
-            b = rng.standard_normal((k, m)).astype(dtype)
+            b = rng.standard_normal((k, m) if kind == "square" else (m, k)).astype(dtype)
+            b = b if kind == "square" else b.T
             reps = max(repeat, min(10 * repeat, int(2e10 / (2 * n * k * m))))
             t_blas = best_time(reps, np.matmul, a, b)
             t_numba = best_time(reps, numba_cpu.matmul, a, b)
