@@ -32,7 +32,8 @@ def base_parser(description, savename):
                              "samples shipped with minitorch7")
     parser.add_argument("--resume", default=None, help="continue from this checkpoint")
     parser.add_argument("--quick", action="store_true", help="a demo of a few minutes")
-    parser.add_argument("--progress", action="store_true", default=sys.stderr.isatty(),
+    parser.add_argument("--progress", action=argparse.BooleanOptionalAction,
+                        default=sys.stderr.isatty(),
                         help="show a progress bar (default when on a terminal)")
     parser.add_argument("--cuda", action="store_true", help="train on the GPU")
     return parser
