@@ -8,7 +8,8 @@ log_softmax, nll_loss summed over time) in the same process.
 
 Both use float32 and the same number of threads; each time is the median over ``--steps``
 steps after a warm-up step (JIT compilation); on a busy machine ``--threads 1 --cpu-time``
-gives steadier ratios. Also the step's peak memory (tracemalloc sees NumPy's allocations),
+gives steadier ratios (with MINITORCH7_BACKEND=numpy_ref, whose matmul is NumPy's BLAS, set
+OPENBLAS_NUM_THREADS as well). Also the step's peak memory (tracemalloc sees NumPy's allocations),
 against the size of the activations the forward produces. ``--profile`` adds cProfile's
 top functions of our steps.
 
