@@ -422,10 +422,9 @@ def lab_cnn():
 
 @pytest.mark.task_2_3
 @pytest.mark.task_2_4
-def test_lab_cnn_outside_forward_and_printing():
+def test_lab_cnn_outside_and_printing():
     cnn, outsize = lab_cnn()
     assert tuple(outsize) == (1, 32, 7, 7)
-    assert cnn.forward(torch.rand(3, 1, 28, 28)).shape == (3, 10)
     # the slide's listing, with Torch7's pooling format and the Collapse the lab code adds
     chain = " -> ".join(["input", *(f"({i})" for i in range(1, 13)), "output"])
     assert repr(cnn).split("\n") == [
@@ -444,3 +443,11 @@ def test_lab_cnn_outside_forward_and_printing():
         "  (11): nn.Linear(200 -> 10)",
         "  (12): nn.LogSoftMax",
         "}"]
+
+
+@pytest.mark.task_3_3  # the last piece it runs: LogSoftMax
+def test_lab_cnn_forward_gives_log_probabilities():
+    cnn, _ = lab_cnn()
+    out = cnn.forward(torch.rand(3, 1, 28, 28)).numpy()
+    assert out.shape == (3, 10)
+    np.testing.assert_allclose(np.exp(out).sum(1), 1, rtol=1e-5)
