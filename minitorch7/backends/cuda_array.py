@@ -652,11 +652,20 @@ def _operator(name, reflected=False):
     return lambda self, other: binary(name, self, other)
 
 
+def _inplace_operator(name):
+    def apply(self, other):  # a += b writes into a's memory, as NumPy does
+        self[...] = binary(name, self, other)
+        return self
+
+    return apply
+
+
 for _dunder, _name in [("add", "add"), ("sub", "subtract"), ("mul", "multiply"),
                        ("truediv", "divide"), ("pow", "power"), ("and", "logical_and"),
                        ("or", "logical_or")]:
     setattr(CudaArray, f"__{_dunder}__", _operator(_name))
     setattr(CudaArray, f"__r{_dunder}__", _operator(_name, reflected=True))
+    setattr(CudaArray, f"__i{_dunder}__", _inplace_operator(_name))
 for _dunder, _name in [("gt", "greater"), ("ge", "greater_equal"), ("lt", "less"),
                        ("le", "less_equal"), ("eq", "equal"), ("ne", "not_equal")]:
     setattr(CudaArray, f"__{_dunder}__", _operator(_name))

@@ -14,6 +14,7 @@ import copy
 import numpy as np
 
 from ..autograd import Variable, no_grad, run_backward
+from ..device import array_module
 from ..ops.shape import to_device
 from ..random import generator
 from ..tensor import Tensor, _dtype_from_name
@@ -118,8 +119,8 @@ class Module:
         params, _ = self.parameters()
         total = sum(p.nElement() for p in params)
         dtype = params[0].dtype if params else np.float32
-        flat = np.empty(total, dtype)
-        flat_grad = np.empty(total, dtype)
+        xp = array_module(params[0].data) if params else np
+        flat, flat_grad = xp.empty(total, dtype), xp.empty(total, dtype)
         offset = 0
         for p in params:
             n = p.nElement()
