@@ -117,7 +117,8 @@ def run_task(task_id, root=None, tasks=TASKS, package="minitorch7", pytest_args=
         result.problem = (f"the tests imported {package} from {result.package_file}, not from "
                           f"{expected}: another copy shadows it on the import path")
     elif done.returncode == 5 or not result.outcomes:
-        result.problem = f"no test is marked {task.marker} (pytest collected none)"
+        result.problem = (f"pytest selected no test of task {task.id}: a test marked "
+                          f"{task.marker} and a later task belongs to the later one")
     return result
 
 
