@@ -45,3 +45,13 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if "gpu" in item.keywords:
             item.add_marker(pytest.mark.skip(reason=why))
+
+
+def pytest_runtest_setup(item):
+    """Skip ``@pytest.mark.data`` tests, saying why, unless ``-m data`` or
+    MINITORCH7_DATA_TESTS=1 opts in (they need, and may download, the real datasets)."""
+    opted_in = ("data" in (item.config.option.markexpr or "")
+                or os.environ.get("MINITORCH7_DATA_TESTS") == "1")
+    if item.get_closest_marker("data") is not None and not opted_in:
+        pytest.skip("needs the real MNIST / PTB files (may download them): opt in with "
+                    "-m data or MINITORCH7_DATA_TESTS=1")

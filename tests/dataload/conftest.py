@@ -1,22 +1,11 @@
-"""Shared fixtures for the dataload tests; real-data tests are opt-in."""
+"""Shared fixtures for the dataload tests (tests/conftest.py skips the real-data ones
+unless opted in)."""
 
-import os
 from pathlib import Path
 
 import pytest
 
 FIXTURES = Path(__file__).resolve().parents[2] / "minitorch7" / "dataload" / "fixtures"
-
-
-def pytest_collection_modifyitems(config, items):
-    """Skip ``@pytest.mark.data`` tests unless ``-m data`` or MINITORCH7_DATA_TESTS=1."""
-    if "data" in (config.option.markexpr or "") or os.environ.get("MINITORCH7_DATA_TESTS") == "1":
-        return
-    skip = pytest.mark.skip(reason="needs the real MNIST / PTB files (may download them): "
-                                   "opt in with -m data or MINITORCH7_DATA_TESTS=1")
-    for item in items:
-        if item.get_closest_marker("data") is not None:
-            item.add_marker(skip)
 
 
 @pytest.fixture
