@@ -6,6 +6,8 @@ parents (the input Variables). The order is found with an explicit stack, not re
 so a chain of 100,000 ops (a long BPTT unroll) backpropagates without RecursionError.
 """
 
+import numpy as np
+
 
 def topological_order(*roots):
     """Contexts reachable from ``roots``, each after all the contexts it depends on."""
@@ -51,16 +53,29 @@ def run_backward(outputs, gradients, retain_graph=False):
         input_grads = ctx.function.backward(ctx, grad)
         if not isinstance(input_grads, tuple):
             input_grads = (input_grads,)
+        borrowed = (grad, *ctx.saved)
         if not retain_graph:
             ctx.free()
         for parent, parent_grad in zip(ctx.parents, input_grads):
             if parent is None or parent_grad is None or not parent.requires_grad:
                 continue
             if parent._ctx is None:
-                parent._accumulate_grad(parent_grad)
+                parent._accumulate_grad(parent_grad,
+                                        _is_fresh(parent_grad, input_grads, borrowed))
             else:
                 key = id(parent._ctx)
                 grads[key] = grads[key] + parent_grad if key in grads else parent_grad
+
+
+def _is_fresh(array, input_grads, borrowed):
+    """True when a leaf may keep ``array`` as its gradient without a copy: a new writeable
+    NumPy array (not a view of another array), given to this input only, and not the
+    incoming gradient or a saved array. Anything else is copied, so that changing one
+    ``.grad`` in place never changes another tensor."""
+    return (isinstance(array, np.ndarray) and array.flags.writeable
+            and not isinstance(array.base, np.ndarray)
+            and not any(array is other for other in borrowed)
+            and sum(array is other for other in input_grads) == 1)
 
 
 def _seed(output, gradient):

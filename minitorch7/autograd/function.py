@@ -50,13 +50,13 @@ class Context:
                 f"{self.function.__name__}: trying to backward through the graph a second "
                 "time; its saved values were freed. Pass retain_graph=True to the first "
                 "backward if you need to backward twice.")
-        for variable, version in self.saved_versions:
-            if variable._version[0] != version:
+        for counter, version, shape in self.saved_versions:
+            if counter[0] != version:
                 raise RuntimeError(
                     f"{self.function.__name__}: a tensor of size "
-                    f"{'x'.join(map(str, variable.shape))} that backward needs was modified "
+                    f"{'x'.join(map(str, shape))} that backward needs was modified "
                     f"in place after the forward (version {version}, now "
-                    f"{variable._version[0]}). Use clone() before changing it.")
+                    f"{counter[0]}). Use clone() before changing it.")
         return self.saved
 
     def free(self):
@@ -87,31 +87,46 @@ class Function:
 
     @classmethod
     def apply(cls, *args):
-        variables = [a for a in args if isinstance(a, Variable)]
-        first = variables[0]
-        device = first.device
-        for v in variables[1:]:
-            if v.device != device:
-                raise RuntimeError(
-                    f"{cls.__name__}: all tensors must be on one device, got {device} and "
-                    f"{v.device}. Move them with .cuda() or .cpu().")
-        needs_grad = is_grad_enabled() and any(v.requires_grad for v in variables)
+        # one pass over the arguments: this runs for every op, so it is kept lean
+        raw, parents, first, needs_grad = [], [], None, False
+        for a in args:
+            if isinstance(a, Variable):
+                if first is None:
+                    first = a
+                elif type(a.data) is not type(first.data) and a.device != first.device:
+                    raise RuntimeError(
+                        f"{cls.__name__}: all tensors must be on one device, got "
+                        f"{first.device} and {a.device}. Move them with .cuda() or .cpu().")
+                raw.append(a.data)
+                parents.append(a)
+                needs_grad = needs_grad or a.requires_grad
+            else:
+                raw.append(a)
+                parents.append(None)
         ctx = Context(cls, None, None)
-        raw = [a.data if isinstance(a, Variable) else a for a in args]
         result = cls.forward(ctx, *raw)
         if isinstance(result, np.generic):  # NumPy reductions return scalars, not 0-d arrays
             result = np.asarray(result)
         out = type(first)._wrap(result)
         if cls.is_view:
             out._version = first._version
-        if needs_grad:
-            ctx.parents = tuple(a if isinstance(a, Variable) else None for a in args)
-            ctx.needs_input_grad = tuple(p is not None and p.requires_grad
-                                         for p in ctx.parents)
-            if ctx.saved:
-                ctx.saved_versions = tuple(
-                    (v, v._version[0]) for v in (*variables, out)
-                    if any(s is v.data for s in ctx.saved))
+        if needs_grad and is_grad_enabled():
+            ctx.parents = tuple(parents)
+            ctx.needs_input_grad = tuple(p is not None and p.requires_grad for p in parents)
+            if ctx.saved:  # version counters, not the Variables: out -> ctx -> out is a cycle
+                ctx.saved_versions = _saved_versions(ctx.saved, parents, out)
             out._ctx = ctx
             out.requires_grad = True
         return out
+
+
+def _saved_versions(saved, parents, out):
+    """(version counter, version now, shape) of each input or output whose array is saved."""
+    versions = []
+    for v in (*parents, out):
+        if v is not None:
+            for array in saved:
+                if array is v.data:
+                    versions.append((v._version, v._version[0], v.data.shape))
+                    break
+    return tuple(versions)

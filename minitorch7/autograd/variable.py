@@ -75,10 +75,14 @@ class Variable:
             gradient = gradient.data
         run_backward([self], [gradient], retain_graph)
 
-    def _accumulate_grad(self, grad):
-        """grad += g, in place, so flat views of gradients (getParameters) stay valid."""
+    def _accumulate_grad(self, grad, fresh=False):
+        """grad += g, in place, so flat views of gradients (getParameters) stay valid.
+
+        The first gradient is kept as it is when ``fresh`` (a new array no one else holds),
+        else copied: it may be shared with other inputs.
+        """
         if self.grad is None:
-            self.grad = type(self)._wrap(grad.copy())  # grad may be shared with other inputs
+            self.grad = type(self)._wrap(grad if fresh else grad.copy())
         else:
             self.grad.data += grad
             self.grad._bump_version()

@@ -253,3 +253,41 @@ def test_gradients_keep_the_leaf_dtype():
     x = torch.ones(2, 3, requires_grad=True)
     (x * 2).sum().backward()
     assert x.grad.dtype == np.float32 and x.grad.type() == "torch.FloatTensor"
+
+
+def test_leaf_gradients_never_share_memory():
+    a, b = leaf([1.0, 2.0]), leaf([3.0, 4.0])
+    (a + b).sum().backward()  # Add hands one array to both inputs
+    a.grad.fill(5)
+    np.testing.assert_array_equal(b.grad.numpy(), [1, 1])
+    c, d = leaf([1.0]), leaf([2.0])
+    seed = torch.tensor([1.0], dtype=np.float64)
+    (c.clone() + d).backward(seed)
+    c.grad.fill(7)
+    assert d.grad.item() == 1 and seed.item() == 1
+
+    class ReturnsSaved(Function):
+        @staticmethod
+        def forward(ctx, x, w):
+            ctx.save_for_backward(w)
+            return x * w
+
+        @staticmethod
+        def backward(ctx, grad):
+            (w,) = ctx.saved_arrays
+            return w, None  # the saved array itself (right when grad is 1)
+
+    x, w = leaf([1.0, 2.0]), torch.tensor([3.0, 4.0], dtype=np.float64)
+    ReturnsSaved.apply(x, w).backward(torch.ones(2, dtype=np.float64))
+    x.grad.zero()
+    np.testing.assert_array_equal(w.numpy(), [3, 4])
+
+
+def test_fresh_gradients_are_kept_and_then_accumulated_in_place():
+    w = torch.ones(3, 2, dtype=np.float64, requires_grad=True)
+    x = torch.ones(4, 2, dtype=np.float64)
+    (x @ w.t()).sum().backward()
+    first = w.grad.numpy()
+    (x @ w.t()).sum().backward()
+    assert w.grad.numpy() is first  # accumulated in place
+    np.testing.assert_array_equal(first, np.full((3, 2), 8))
