@@ -262,6 +262,20 @@ class Module:
             run_backward([o for o, _ in pairs], [g for _, g in pairs])
         self.gradInput = map_table(_grad_of, self._graph_input)
 
+    # ---- recurrent state (Torch7's rnn gives every module these) -------------------
+    def remember(self, mode="both"):
+        """When the recurrent modules inside keep their state between Sequencer calls
+        (detached): 'train', 'eval', 'both' or 'neither' (the default)."""
+        for child in self.children():
+            child.remember(mode)
+        return self
+
+    def forget(self):
+        """Drop the hidden state of the recurrent modules inside: next step starts at zeros."""
+        for child in self.children():
+            child.forget()
+        return self
+
     # ---- modes, types, copies ------------------------------------------------------
     def training(self):
         for m in self.modules_depth_first():

@@ -22,7 +22,7 @@ from .container import Container, Sequential
 from .criterion import Criterion
 from .dropout import Dropout
 from .linear import Linear, LinearNoBias
-from .module import Module, flatten_table, map_table
+from .module import flatten_table, map_table
 from .transfer import LogSoftMax, ReLU, Sigmoid, SoftMax, Tanh
 
 __all__ = ["GRU", "LSTM", "AbstractRecurrent", "FastLSTM", "Recurrence", "Recursor",
@@ -102,6 +102,16 @@ class AbstractRecurrent(Container):
     def sequence(self, seq):
         """The outputs (a list) for a sequence of T steps: a list or a (T, ...) tensor."""
         return [self.updateOutput(x) for x in _steps(seq)]
+
+    def remember(self, mode="both"):
+        if mode not in REMEMBER_MODES:
+            raise ValueError(f"remember: mode must be one of {REMEMBER_MODES}, got {mode!r}")
+        self._remember = mode
+        return super().remember(mode)
+
+    def forget(self):
+        self._state = None
+        return super().forget()
 
     def getHiddenState(self):
         """The state the next step starts from (None: zeros)."""
@@ -355,30 +365,6 @@ class Sequencer(Container):
 
 def _recurrent_modules(module):
     return [m for m in module.modules_depth_first() if isinstance(m, AbstractRecurrent)]
-
-
-def remember(self, mode="both"):
-    """What a Sequencer does with the hidden state between calls: keep it (detached) in
-    training ('train'), in evaluation ('eval'), in both, or never ('neither', the
-    default). Applies to every recurrent module inside ``self``."""
-    if mode not in REMEMBER_MODES:
-        raise ValueError(f"remember: mode must be one of {REMEMBER_MODES}, got {mode!r}")
-    for m in _recurrent_modules(self):
-        m._remember = mode
-    return self
-
-
-def forget(self):
-    """Drop the hidden state of every recurrent module inside ``self``: the next step
-    starts again from zeros."""
-    for m in _recurrent_modules(self):
-        m._state = None
-    return self
-
-
-# Torch7's rnn gives every module remember() and forget() (lm.remember('both') on the
-# whole language model reaches the recurrent layers inside); so does this file.
-Module.remember, Module.forget = remember, forget
 
 
 class SequencerCriterion(Criterion):
