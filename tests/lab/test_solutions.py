@@ -130,8 +130,8 @@ def test_rnnlm_trains_evaluates_samples_and_resumes(tmp_path, capsys):
     train_ppl = values("training perplexity = ", out)
     assert len(train_ppl) == 3 and train_ppl[2] < train_ppl[0]
     saved = load(tmp_path / "rnnlm.t7")
-    assert saved["kind"] == "rnnlm" and saved["valid_ppl"] == min(
-        values("validation perplexity = ", out))
+    assert saved["kind"] == "rnnlm" and saved["valid_ppl"] == pytest.approx(
+        min(values("validation perplexity = ", out)), abs=0.01)  # printed with 2 decimals
 
     ppl = values("Test PPL : ", minitorch7(capsys, "evaluate", tmp_path / "rnnlm.t7",
                                            "--datapath", "fixtures"))
