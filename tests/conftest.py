@@ -11,6 +11,11 @@ import shutil
 
 import pytest
 
+# The op, nn, lab and docs tests run on the NumPy reference backend: tests/backends checks
+# every Numba kernel against it (and one training step end to end), while compiling each
+# kernel for every layout and dtype hypothesis draws would add minutes to every run.
+os.environ.setdefault("MINITORCH7_BACKEND", "numpy_ref")
+
 HAS_NVIDIA_GPU = os.path.exists("/dev/nvidiactl") or shutil.which("nvidia-smi") is not None
 if not HAS_NVIDIA_GPU:
     os.environ.setdefault("NUMBA_ENABLE_CUDASIM", "1")
