@@ -15,6 +15,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from .autograd import no_grad
+from .dataload import loadMNIST
 from .optim import ConfusionMatrix
 from .random import manualSeed
 from .serial import load, save
@@ -36,6 +37,24 @@ def base_parser(description, savename):
                         default=sys.stderr.isatty(),
                         help="show a progress bar (default when on a terminal)")
     parser.add_argument("--cuda", action="store_true", help="train on the GPU")
+    return parser
+
+
+def add_classifier_options(parser):
+    """The training options the MNIST classifiers (MLP and CNN) share, with the lab's
+    defaults."""
+    parser.add_argument("--batchsize", type=int, default=32)
+    parser.add_argument("--learningrate", type=float, default=0.1)
+    parser.add_argument("--momentum", type=float, default=0.9)
+    parser.add_argument("--maxnormout", type=float, default=-1,
+                        help="max norm of each layer's output weights (-1: off)")
+    parser.add_argument("--maxepoch", type=int, default=100)
+    parser.add_argument("--earlystop", type=int, default=30,
+                        help="stop after this many epochs without a new validation maximum")
+    parser.add_argument("--epochsize", type=int, default=-1,
+                        help="examples per epoch (-1: the whole training set)")
+    parser.add_argument("--dropout", action="store_true", help="add Dropout layers")
+    parser.add_argument("--dropoutprob", type=float, default=0.5)
     return parser
 
 
@@ -136,6 +155,18 @@ def evaluate_classifier(model, dataset, opt, nclasses=10):
             confusion.batchAdd(outputs.cpu(), targets)
     confusion.updateValids()
     return confusion
+
+
+def train_on_mnist(opt, build):
+    """What the MLP and CNN scripts do: load MNIST, ``build(opt)`` the model, train it."""
+    paths = start(opt)
+    trainset, validset, _ = loadMNIST(opt.datapath)
+    opt.epochsize = trainset.size() if opt.epochsize < 0 else opt.epochsize
+    model = build(opt)
+    if opt.cuda:
+        model.cuda()
+    print(model)
+    return fit_classifier(model, opt, trainset, validset, paths)
 
 
 def perplexity(mean_nll):

@@ -9,7 +9,7 @@ model is saved through nn.Serial. Try --cuda on a machine with an NVIDIA GPU.
 
 import argparse
 
-from minitorch7 import dataload, experiment, nn
+from minitorch7 import experiment, nn
 
 
 def options(argv=None):
@@ -24,15 +24,7 @@ def options(argv=None):
     parser.add_argument("--batchnorm", action="store_true",
                         help="[Spatial]BatchNormalization after convolutions and hidden layers")
     parser.add_argument("--hiddensize", default="200", help="dense hidden layers, e.g. '200'")
-    parser.add_argument("--dropout", action="store_true", help="Dropout before dense layers")
-    parser.add_argument("--dropoutprob", type=float, default=0.5)
-    parser.add_argument("--batchsize", type=int, default=32)
-    parser.add_argument("--learningrate", type=float, default=0.1)
-    parser.add_argument("--momentum", type=float, default=0.9)
-    parser.add_argument("--maxnormout", type=float, default=-1)
-    parser.add_argument("--maxepoch", type=int, default=100)
-    parser.add_argument("--earlystop", type=int, default=30)
-    parser.add_argument("--epochsize", type=int, default=-1)
+    experiment.add_classifier_options(parser)
     opt = parser.parse_args(argv)
     if opt.quick:
         opt.maxepoch = min(opt.maxepoch, 2)
@@ -73,15 +65,7 @@ def build(opt):
 
 
 def main(argv=None):
-    opt = options(argv)
-    paths = experiment.start(opt)
-    trainset, validset, _ = dataload.loadMNIST(opt.datapath)
-    opt.epochsize = trainset.size() if opt.epochsize < 0 else opt.epochsize
-    model = build(opt)
-    if opt.cuda:
-        model.cuda()
-    print(model)
-    return experiment.fit_classifier(model, opt, trainset, validset, paths)
+    return experiment.train_on_mnist(options(argv), build)
 
 
 if __name__ == "__main__":

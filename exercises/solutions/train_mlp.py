@@ -6,7 +6,7 @@ the number of hidden layers as a hyper-parameter, early stopping on the validati
     minitorch7 lab mlp --hiddensize 200 --nlayer 2 --dropout
 """
 
-from minitorch7 import dataload, experiment, nn
+from minitorch7 import experiment, nn
 
 
 def options(argv=None):
@@ -14,18 +14,7 @@ def options(argv=None):
     parser.add_argument("--hiddensize", default="200",
                         help="units per hidden layer: one number, or one per layer '800,800'")
     parser.add_argument("--nlayer", type=int, default=2, help="number of hidden layers")
-    parser.add_argument("--dropout", action="store_true", help="Dropout after hidden layers")
-    parser.add_argument("--dropoutprob", type=float, default=0.5)
-    parser.add_argument("--batchsize", type=int, default=32)
-    parser.add_argument("--learningrate", type=float, default=0.1)
-    parser.add_argument("--momentum", type=float, default=0.9)
-    parser.add_argument("--maxnormout", type=float, default=-1,
-                        help="max norm of each layer's output weights (-1: off)")
-    parser.add_argument("--maxepoch", type=int, default=100)
-    parser.add_argument("--earlystop", type=int, default=30,
-                        help="stop after this many epochs without a new validation maximum")
-    parser.add_argument("--epochsize", type=int, default=-1,
-                        help="examples per epoch (-1: the whole training set)")
+    experiment.add_classifier_options(parser)
     opt = parser.parse_args(argv)
     if opt.quick:
         opt.maxepoch = min(opt.maxepoch, 3)
@@ -51,15 +40,7 @@ def build(opt):
 
 
 def main(argv=None):
-    opt = options(argv)
-    paths = experiment.start(opt)
-    trainset, validset, _ = dataload.loadMNIST(opt.datapath)
-    opt.epochsize = trainset.size() if opt.epochsize < 0 else opt.epochsize
-    model = build(opt)
-    if opt.cuda:
-        model.cuda()
-    print(model)
-    return experiment.fit_classifier(model, opt, trainset, validset, paths)
+    return experiment.train_on_mnist(options(argv), build)
 
 
 if __name__ == "__main__":
