@@ -2,6 +2,7 @@
 
     python benchmarks/kernels.py            # full run (a few minutes)
     python benchmarks/kernels.py --quick    # fewer sizes and repeats
+    python benchmarks/kernels.py --threads 1 --cpu-time --only conv   # on a loaded machine
 
 Every figure is a ratio measured in this one process, with the same thread count for
 Numba, NumPy's BLAS (OPENBLAS_NUM_THREADS, set before NumPy loads) and PyTorch. Times are
@@ -43,14 +44,17 @@ def run_every_kernel_once():
         k.avgpool2d_backward(y, x.shape, (2, 2), (2, 2), (0, 0))
 
 
+CLOCK = time.perf_counter  # time.process_time with --cpu-time
+
+
 def best_time(repeat, fn, *args):
-    """Best of `repeat` timed calls fn(*args), after one warm-up call."""
+    """Best of `repeat` timed calls fn(*args), after one warm-up call (on CLOCK)."""
     fn(*args)
     times = []
     for _ in range(repeat):
-        t = time.perf_counter()
+        t = CLOCK()
         fn(*args)
-        times.append(time.perf_counter() - t)
+        times.append(CLOCK() - t)
     return min(times)
 
 
@@ -142,7 +146,14 @@ def main():
     parser.add_argument("--quick", action="store_true", help="fewer sizes and repeats")
     parser.add_argument("--threads", type=int, default=2, help="threads for every library")
     parser.add_argument("--repeat", type=int, default=5, help="runs per timing (best kept)")
+    parser.add_argument("--cpu-time", action="store_true",
+                        help="time with process CPU time, not wall time (a loaded machine; "
+                        "meant for --threads 1)")
+    parser.add_argument("--only", choices=("matmul", "conv", "compile"), action="append",
+                        help="run only these tables (repeatable)")
     args = parser.parse_args()
+    global CLOCK
+    CLOCK = time.process_time if args.cpu_time else time.perf_counter
     os.environ["OPENBLAS_NUM_THREADS"] = str(args.threads)  # before NumPy loads OpenBLAS
     sys.path.insert(0, ROOT)
     import numba
@@ -158,12 +169,18 @@ def main():
     import numpy as np
 
     coretype = os.environ.get("OPENBLAS_CORETYPE", "unset")
-    print(f"threads: {args.threads} each for numba, BLAS and torch; numpy {np.__version__}, "
-          f"numba {numba.__version__}, {torch_info}; OPENBLAS_CORETYPE {coretype}\n")
+    clock = "CPU time" if args.cpu_time else "wall time"
+    print(f"threads: {args.threads} each for numba, BLAS and torch; {clock}; "
+          f"numpy {np.__version__}, numba {numba.__version__}, {torch_info}; "
+          f"OPENBLAS_CORETYPE {coretype}\n")
     repeat = 3 if args.quick else args.repeat
-    bench_matmul(args.quick, repeat)
-    bench_conv(args.quick, repeat)
-    bench_compile()
+    tables = args.only or ("matmul", "conv", "compile")
+    if "matmul" in tables:
+        bench_matmul(args.quick, repeat)
+    if "conv" in tables:
+        bench_conv(args.quick, repeat)
+    if "compile" in tables:
+        bench_compile()
 
 
 if __name__ == "__main__":

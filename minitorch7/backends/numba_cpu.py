@@ -13,7 +13,7 @@ processes load the machine code from __pycache__. Nothing is compiled at import.
 import numpy as np
 from numba import get_num_threads, njit, prange
 
-from ._numba_gemm import gemm
+from ._numba_gemm import MR, NR, VEC, _micro_kernel, gemm
 from ._shapes import check_grad_shape, conv2d_shape, matmul_shapes, pairs, pool2d_shape
 
 
@@ -36,137 +36,216 @@ def matmul(a, b):
     return c
 
 
-@njit(inline="always")
-def _inside(n, count, start, step):
-    """(lo, hi): the t in [0, count) with 0 <= start + t*step < n form the range lo <= t < hi."""
-    lo = min(count, max(0, (step - 1 - start) // step))
-    hi = max(lo, min(count, (n - 1 - start) // step + 1))
-    return lo, hi
+def _padded_k(k):
+    """k rounded up to whole vectors (VEC): the packed rows' length, zero beyond k."""
+    return (k + VEC - 1) // VEC * VEC
+
+
+@njit(cache=True)
+def _pack_rows(a, kp):
+    """a (n, k) -> panels (ceil(n/MR), MR, kp) of MR rows each, zero-padded (gemm's A side)."""
+    n, k = a.shape
+    p = np.zeros(((n + MR - 1) // MR, MR, kp), a.dtype)
+    for r in range(n):
+        p[r // MR, r % MR, :k] = a[r]
+    return p
 
 
 @njit(inline="always")
-def _copy_row(src, dst, start, step):
-    """dst[t] = src[start + t*step] where that index is inside src, else 0 (a padded row)."""
-    lo, hi = _inside(src.shape[0], dst.shape[0], start, step)
-    dst[:lo] = 0
-    dst[hi:] = 0
-    out = dst[lo:hi]
-    if step == 1:  # contiguous on both sides: a vectorised copy
-        seg = src[start + lo:start + hi]
-        for t in range(hi - lo):
-            out[t] = seg[t]
-    else:
-        for t in range(hi - lo):
-            out[t] = src[start + (lo + t) * step]
+def _pad_image(x, xp, ph, pw):
+    """xp[c, ph + h, pw + w] = x[c, h, w]; xp's zero border is written once and kept."""
+    for c in range(x.shape[0]):
+        for h in range(x.shape[1]):
+            src, dst = x[c, h], xp[c, ph + h, pw:]
+            for w in range(x.shape[2]):
+                dst[w] = src[w]
 
 
 @njit(inline="always")
-def _add_row(src, dst, start, step):
-    """dst[start + t*step] += src[t] wherever that index is inside dst (adjoint of _copy_row)."""
-    lo, hi = _inside(dst.shape[0], src.shape[0], start, step)
-    seg = src[lo:hi]
-    if step == 1:
-        out = dst[start + lo:start + hi]
-        for t in range(hi - lo):
-            out[t] += seg[t]
-    else:
-        for t in range(hi - lo):
-            dst[start + (lo + t) * step] += seg[t]
+def _panel_product(ap, bp, ct, out, bias):
+    """out (n, m) = ap (n/MR panels) @ bp (m/NR panels).T + bias[:, None], tile by tile.
+
+    ct is an (MR, NR) scratch tile; rows and columns of the padded panels beyond out's
+    shape are dropped.
+    """
+    n, m = out.shape
+    for jb in range(bp.shape[0]):  # one B panel stays in L1 while every A panel passes
+        for ib in range(ap.shape[0]):
+            _micro_kernel(ap[ib], bp[jb], ct, False)
+            for i in range(min(MR, n - ib * MR)):
+                for j in range(min(NR, m - jb * NR)):
+                    out[ib * MR + i, jb * NR + j] = ct[i, j] + bias[ib * MR + i]
 
 
-@njit(parallel=True, cache=True)
-def _im2col(x, kh, kw, sh, sw, ph, pw, ho, wo):
-    """x (B,C,H,W) -> cols (C*kH*kW, B*Ho*Wo), zero outside x:
+@njit(parallel=True, fastmath=True, cache=True)
+def _conv_forward(x, wp, bias, kh, kw, sh, sw, ph, pw, ho, wo, threads):
+    """x (B,C,H,W) contiguous, wp = _pack_rows(w as (O, C*kH*kW)) -> y (B, O, Ho*Wo).
 
-    cols[(c*kH + i)*kW + j, (b*Ho + h)*Wo + w] = x[b, c, h*sH - pH + i, w*sW - pW + j]
+    Per image: copy it into a zero-padded plane, write each output pixel's window as one
+    packed row (im2row: row p holds xpad[c, h*sH + i, w*sW + j] at (c*kH + i)*kW + j), then
+    y[b] = W @ rows.T by the gemm's micro-kernel. Each thread owns every threads-th image.
     """
     bsz, ch, h, w = x.shape
-    cols = np.empty((ch * kh * kw, bsz * ho * wo), x.dtype)
-    # BEGIN TASK 2.3
-    for r in prange(ch * kh * kw):
-        c, i, j = r // (kh * kw), r // kw % kh, r % kw
-        for b in range(bsz):
-            for oh in range(ho):
-                out = cols[r, (b * ho + oh) * wo:(b * ho + oh + 1) * wo]
-                hh = oh * sh - ph + i
-                if 0 <= hh < h:
-                    _copy_row(x[b, c, hh], out, j - pw, sw)
-                else:
-                    out[:] = 0
-    # END TASK 2.3
-    return cols
+    npix, o = ho * wo, bias.shape[0]
+    y = np.empty((bsz, o, npix), x.dtype)
+    for t in prange(threads):
+        xp = np.zeros((ch, h + 2 * ph, w + 2 * pw), x.dtype)
+        rows = np.zeros(((npix + NR - 1) // NR, NR, wp.shape[2]), x.dtype)
+        ct = np.empty((MR, NR), x.dtype)
+        for b in range(t, bsz, threads):
+            _pad_image(x[b], xp, ph, pw)
+            # BEGIN TASK 2.3
+            for p in range(npix):
+                row = rows[p // NR, p % NR]
+                top, left = p // wo * sh, p % wo * sw
+                for c in range(ch):
+                    for i in range(kh):
+                        src = xp[c, top + i, left:]
+                        dst = row[(c * kh + i) * kw:]
+                        for j in range(kw):
+                            dst[j] = src[j]
+            _panel_product(wp, rows, ct, y[b], bias)
+            # END TASK 2.3
+    return y
 
 
-@njit(parallel=True, cache=True)
-def _col2im(cols, h, w, kh, kw, sh, sw, ph, pw, ho, wo):
-    """Adjoint of _im2col: cols (C*kH*kW, B*Ho*Wo) -> gx (B,C,H,W), each entry added back."""
-    ch, bsz = cols.shape[0] // (kh * kw), cols.shape[1] // (ho * wo)
-    gx = np.zeros((bsz, ch, h, w), cols.dtype)
-    for p in prange(bsz * ch):
-        b, c = p // ch, p % ch
-        for i in range(kh):
-            for j in range(kw):
-                src = cols[(c * kh + i) * kw + j]
+@njit(parallel=True, fastmath=True, cache=True)
+def _conv_forward_direct(x, w, bias, ph, pw, ho, wo, threads):
+    """Stride-1 convolution with few output channels (O < MR, e.g. gx of a 1-channel input).
+
+    A gemm would fill one row of each MR-row tile; instead each output row is a sum of
+    C*kH*kW shifted input rows: y[b,o,h,:] += w[o,c,i,j] * xpad[b, c, h + i, j:j + Wo].
+    """
+    bsz, ch, h, wd = x.shape
+    o, _, kh, kw = w.shape
+    y = np.empty((bsz, o, ho, wo), x.dtype)
+    for t in prange(threads):
+        xp = np.zeros((ch, h + 2 * ph, wd + 2 * pw), x.dtype)
+        for b in range(t, bsz, threads):
+            _pad_image(x[b], xp, ph, pw)
+            # BEGIN TASK 2.3
+            for oc in range(o):
                 for oh in range(ho):
-                    hh = oh * sh - ph + i
-                    if 0 <= hh < h:
-                        _add_row(src[(b * ho + oh) * wo:(b * ho + oh + 1) * wo], gx[b, c, hh],
-                                 j - pw, sw)
-    return gx
-
-
-@njit(parallel=True, cache=True)
-def _to_nchw(y2, bias, bsz):
-    """y2 (O, B*Ho*Wo) -> y (B, O, Ho*Wo) with y[b, o] = y2[o, b*HoWo:(b+1)*HoWo] + bias[o]."""
-    o, hw = y2.shape[0], y2.shape[1] // bsz
-    y = np.empty((bsz, o, hw), y2.dtype)
-    for b in prange(bsz):
-        for oc in range(o):
-            src = y2[oc, b * hw:(b + 1) * hw]
-            for p in range(hw):
-                y[b, oc, p] = src[p] + bias[oc]
+                    out = y[b, oc, oh]
+                    out[:] = bias[oc]
+                    for c in range(ch):
+                        for i in range(kh):
+                            for j in range(kw):
+                                wv, src = w[oc, c, i, j], xp[c, oh + i, j:]
+                                for ow in range(wo):
+                                    out[ow] += wv * src[ow]
+            # END TASK 2.3
     return y
 
 
 def conv2d_forward(x, w, b, stride, padding):
     """y[b,o,h,w] = bias[o] + sum_{c,i,j} w[o,c,i,j] * xpad[b, c, h*sH + i, w*sW + j].
 
-    x (B,C,H,W), w (O,C,kH,kW), b (O,) or None -> y (B,O,Ho,Wo).
-    As one gemm: y (O, B*Ho*Wo) = w (O, C*kH*kW) @ cols.
+    x (B,C,H,W), w (O,C,kH,kW), b (O,) or None -> y (B,O,Ho,Wo). Per image one small gemm,
+    y[b] (O, Ho*Wo) = w (O, C*kH*kW) @ im2row(x[b]).T (see _conv_forward); a direct loop
+    when O < MR (_conv_forward_direct).
     """
     stride, padding = pairs("conv2d_forward", stride, padding)
     bsz, o, ho, wo = conv2d_shape(x.shape, w.shape, stride, padding)
-    cols = _im2col(x, *w.shape[2:], *stride, *padding, ho, wo)
-    y2 = gemm(w.reshape(o, -1), cols, get_num_threads())
-    bias = np.zeros(o, x.dtype) if b is None else b.astype(x.dtype, copy=False)
-    return _to_nchw(y2, bias, bsz).reshape(bsz, o, ho, wo)
+    bias = np.zeros(o, x.dtype) if b is None else np.ascontiguousarray(b, x.dtype)
+    if o < MR and stride == (1, 1):
+        return _conv_forward_direct(np.ascontiguousarray(x), np.ascontiguousarray(w, x.dtype),
+                                    bias, *padding, ho, wo, get_num_threads())
+    w2 = np.ascontiguousarray(w.reshape(o, -1), x.dtype)
+    wp = _pack_rows(w2, _padded_k(w2.shape[1]))
+    y = _conv_forward(np.ascontiguousarray(x), wp, bias, *w.shape[2:], *stride, *padding, ho, wo,
+                      get_num_threads())
+    return y.reshape(bsz, o, ho, wo)
 
 
 def conv2d_backward_input(gy, w, input_shape, stride, padding):
-    """gx (B,C,H,W): gx[b,c,h,w] = sum of gy[b,o,ho,wo] * w[o,c,i,j] over h = ho*sH - pH + i.
+    """gx[b,c,h,w] = sum of gy[b,o,u,v] * w[o,c,i,j] over h = u*sH - pH + i, w = v*sW - pW + j.
 
-    As one gemm and a scatter: cols (C*kH*kW, B*Ho*Wo) = w.T @ gy, then _col2im.
+    A convolution too: spread gy out to gz (a zero between rows/columns when strided, a
+    border of kH-1-pH rows and kW-1-pW columns), then gx = conv2d_forward(gz, w flipped in
+    i and j with c and o swapped), stride 1: each gx[b,c,h,w] meets every (o, i, j) once.
     """
     stride, padding = pairs("conv2d_backward_input", stride, padding)
-    _, o, ho, wo = check_grad_shape("conv2d_backward_input", gy.shape,
-                                    conv2d_shape(input_shape, w.shape, stride, padding))
-    gy_nhwc = np.ascontiguousarray(gy.transpose(0, 2, 3, 1)).reshape(-1, o)
-    cols = gemm(np.ascontiguousarray(w.reshape(o, -1).T), gy_nhwc.T, get_num_threads())
-    return _col2im(cols, *input_shape[2:], *w.shape[2:], *stride, *padding, ho, wo)
+    bsz, o, ho, wo = check_grad_shape("conv2d_backward_input", gy.shape,
+                                      conv2d_shape(input_shape, w.shape, stride, padding))
+    (kh, kw), (sh, sw), (ph, pw) = w.shape[2:], stride, padding
+    # BEGIN TASK 2.5
+    w_flip = w[:, :, ::-1, ::-1].transpose(1, 0, 2, 3)
+    top, left = kh - 1 - ph, kw - 1 - pw
+    if (sh, sw) == (1, 1) and top >= 0 and left >= 0:  # gz = gy with a zero border
+        return conv2d_forward(gy, w_flip, None, 1, (top, left))
+    h, wd = input_shape[2:]
+    gz = np.zeros((bsz, o, h + kh - 1, wd + kw - 1), gy.dtype)
+    u0, v0 = max(0, -top + sh - 1) // sh, max(0, -left + sw - 1) // sw  # rows/cols landing
+    u1, v1 = min(ho, (h + kh - 2 - top) // sh + 1), min(wo, (wd + kw - 2 - left) // sw + 1)
+    if u1 > u0 and v1 > v0:
+        gz[:, :, u0 * sh + top:(u1 - 1) * sh + top + 1:sh,
+           v0 * sw + left:(v1 - 1) * sw + left + 1:sw] = gy[:, :, u0:u1, v0:v1]
+    return conv2d_forward(gz, w_flip, None, 1, 0)
+    # END TASK 2.5
+
+
+@njit(parallel=True, fastmath=True, cache=True)
+def _conv_backward_weight(gy, x, kh, kw, sh, sw, ph, pw, threads):
+    """gy (B,O,Ho,Wo), x (B,C,H,W), contiguous -> gw (O, C*kH*kW), gb (O,).
+
+    gw = sum over images of gy[b] (O, Ho*Wo) @ im2col(x[b]).T (Ho*Wo, C*kH*kW): a gemm whose
+    k runs over pixels, so both packed operands are plain row copies. `group` images share
+    one pass (k = group*Ho*Wo ~ 512); each thread sums its images into its own part.
+    """
+    bsz, o, ho, wo = gy.shape
+    ch, h, w = x.shape[1:]
+    npix, kdim = ho * wo, ch * kh * kw
+    group = max(1, 512 // npix)
+    na, nb = (o + MR - 1) // MR, (kdim + NR - 1) // NR
+    kp = (group * npix + VEC - 1) // VEC * VEC
+    gw_parts = np.zeros((threads, na * MR, nb * NR), gy.dtype)
+    gb_parts = np.zeros((threads, o), gy.dtype)
+    for t in prange(threads):
+        xp = np.zeros((ch, h + 2 * ph, w + 2 * pw), x.dtype)
+        ap, bp = np.zeros((na, MR, kp), gy.dtype), np.zeros((nb, NR, kp), gy.dtype)
+        gw, gb = gw_parts[t], gb_parts[t]
+        for g in range(t, (bsz + group - 1) // group, threads):
+            # BEGIN TASK 2.5
+            for s in range(group):
+                b, at = g * group + s, s * npix
+                if b >= bsz:  # the last group is short: its missing images count as zero
+                    ap[:, :, at:at + npix] = 0
+                    bp[:, :, at:at + npix] = 0
+                    continue
+                for oc in range(o):
+                    src, dst = gy[b, oc].ravel(), ap[oc // MR, oc % MR, at:]
+                    for p in range(npix):
+                        dst[p] = src[p]
+                        gb[oc] += src[p]
+                _pad_image(x[b], xp, ph, pw)
+                for r in range(kdim):
+                    c, i, j = r // (kh * kw), r // kw % kh, r % kw
+                    dst = bp[r // NR, r % NR, at:]
+                    for oh in range(ho):
+                        src, out = xp[c, oh * sh + i, j:], dst[oh * wo:]
+                        for ow in range(wo):
+                            out[ow] = src[ow * sw]
+            for jb in range(nb):
+                for ib in range(na):
+                    _micro_kernel(ap[ib], bp[jb], gw[ib * MR:(ib + 1) * MR, jb * NR:(jb + 1) * NR],
+                                  True)
+            # END TASK 2.5
+    return gw_parts.sum(axis=0)[:o, :kdim], gb_parts.sum(axis=0)
 
 
 def conv2d_backward_weight(gy, x, weight_shape, stride, padding):
     """gw[o,c,i,j] = sum_{b,h,w} gy[b,o,h,w] * xpad[b,c,h*sH+i,w*sW+j]; gb[o] = sum gy[b,o].
 
-    As one gemm over the B*Ho*Wo pixels: gw (O, C*kH*kW) = gy (O, B*Ho*Wo) @ cols.T.
+    One gemm over the B*Ho*Wo pixels, gw (O, C*kH*kW) = gy (O, pixels) @ im2col(x).T, run
+    image by image (see _conv_backward_weight).
     """
     stride, padding = pairs("conv2d_backward_weight", stride, padding)
-    _, o, ho, wo = check_grad_shape("conv2d_backward_weight", gy.shape,
-                                    conv2d_shape(x.shape, weight_shape, stride, padding))
-    cols = _im2col(x, *weight_shape[2:], *stride, *padding, ho, wo)
-    gy2 = np.ascontiguousarray(gy.transpose(1, 0, 2, 3)).reshape(o, -1)
-    gw = gemm(gy2, cols.T, get_num_threads()).reshape(weight_shape)
-    return gw, gy.sum(axis=(0, 2, 3))
+    check_grad_shape("conv2d_backward_weight", gy.shape,
+                     conv2d_shape(x.shape, weight_shape, stride, padding))
+    gw, gb = _conv_backward_weight(np.ascontiguousarray(gy), np.ascontiguousarray(x, gy.dtype),
+                                   *weight_shape[2:], *stride, *padding, get_num_threads())
+    return gw.reshape(weight_shape), gb
 
 
 @njit(parallel=True, cache=True)
