@@ -1,9 +1,11 @@
 """Numba CPU backend: the default. Same primitives and signatures as numpy_ref.
 
-    matmul                  blocked, packed, register-tiled product (_numba_gemm.gemm)
-    conv2d_forward          im2col then one gemm: y (O, B*Ho*Wo) = W (O, C*kH*kW) @ cols
-    conv2d_backward_weight  gw = gy (O, B*Ho*Wo) @ cols.T, gb = sum of gy
-    conv2d_backward_input   cols = W.T @ gy, then col2im adds each column back in place
+    matmul                  blocked, packed, register-tiled product (_numba_gemm.gemm);
+                            a serial loop for tiny products (threads cost more than they win)
+    conv2d_forward          per image: windows packed straight into gemm panels, then the
+                            gemm micro-kernel (a direct kernel when there are few outputs)
+    conv2d_backward_input   a forward convolution of gy with the flipped, transposed weights
+    conv2d_backward_weight  per thread, over groups of images; partial sums added at the end
     max/avg pooling         one parallel task per (batch, channel) plane
 
 Kernels are @njit(parallel=True, cache=True): the first call compiles (seconds), later
@@ -27,12 +29,38 @@ def matmul(a, b):
     if dtype not in (np.float32, np.float64):
         return np.matmul(a, b)
     a, b = a.astype(dtype, copy=False), b.astype(dtype, copy=False)
+    product = _gemm_serial if n * k * m <= SMALL_PRODUCT else _gemm_parallel
     if not batch:
-        return gemm(a, b, get_num_threads())
+        return product(a, b)
     c = np.empty(batch + (n, m), dtype)
     a, b = np.broadcast_to(a, batch + (n, k)), np.broadcast_to(b, batch + (k, m))
-    for t in np.ndindex(batch):  # one parallel gemm per matrix of the batch
-        c[t] = gemm(a[t], b[t], get_num_threads())
+    for t in np.ndindex(batch):  # one gemm per matrix of the batch
+        c[t] = product(a[t], b[t])
+    return c
+
+
+SMALL_PRODUCT = 1 << 15  # n*k*m up to this (e.g. 32x32x32): one thread, no packing
+
+
+def _gemm_parallel(a, b):
+    return gemm(a, b, get_num_threads())
+
+
+def _gemm_serial(a, b):
+    return _ikj_product(np.ascontiguousarray(a), np.ascontiguousarray(b))
+
+
+@njit(fastmath=True, cache=True)
+def _ikj_product(a, b):
+    """c = a @ b by the i-k-j loop order (the j loop runs along rows: it vectorises)."""
+    n, k = a.shape
+    m = b.shape[1]
+    c = np.zeros((n, m), a.dtype)
+    for i in range(n):
+        for p in range(k):
+            aip = a[i, p]
+            for j in range(m):
+                c[i, j] += aip * b[p, j]
     return c
 
 
