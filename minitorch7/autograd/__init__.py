@@ -1,7 +1,8 @@
 """Reverse-mode automatic differentiation: Function, the graph, backward, gradcheck."""
 
+from .context import Context
 from .engine import run_backward, topological_order
-from .function import Context, Function
+from .function import Function
 from .grad_mode import enable_grad, is_grad_enabled, no_grad
 from .gradcheck import GradcheckError, gradcheck
 from .variable import Variable

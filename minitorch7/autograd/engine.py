@@ -2,11 +2,14 @@
 back to the leaves.
 
 The graph's nodes are the Contexts that ``Function.apply`` records; each knows its
-parents (the input Variables). The order is found with an explicit stack, not recursion,
-so a chain of 100,000 ops (a long BPTT unroll) backpropagates without RecursionError.
+parents (leaf Variables, or the Contexts of the ops that made its inputs). The order is
+found with an explicit stack, not recursion, so a chain of 100,000 ops (a long BPTT
+unroll) backpropagates without RecursionError.
 """
 
 import numpy as np
+
+from .context import Context
 
 
 def topological_order(*roots):
@@ -24,8 +27,8 @@ def topological_order(*roots):
         visited.add(id(node))
         stack.append((node, True))
         for parent in node.parents:
-            if parent is not None and parent._ctx is not None and id(parent._ctx) not in visited:
-                stack.append((parent._ctx, False))
+            if isinstance(parent, Context) and id(parent) not in visited:
+                stack.append((parent, False))
     # END TASK 1.5
     return order
 
@@ -57,13 +60,15 @@ def run_backward(outputs, gradients, retain_graph=False):
         if not retain_graph:
             ctx.free()
         for parent, parent_grad in zip(ctx.parents, input_grads):
-            if parent is None or parent_grad is None or not parent.requires_grad:
+            if parent is None or parent_grad is None:
                 continue
-            if parent._ctx is None:
+            if not isinstance(parent, Context):  # a leaf
+                if not parent.requires_grad:
+                    continue
                 parent._accumulate_grad(parent_grad,
                                         _is_fresh(parent_grad, input_grads, borrowed))
             else:
-                key = id(parent._ctx)
+                key = id(parent)
                 grads[key] = grads[key] + parent_grad if key in grads else parent_grad
 
 

@@ -20,49 +20,9 @@ wraps the result in a Variable and, when a gradient will be needed, records a
 
 import numpy as np
 
+from .context import Context
 from .grad_mode import is_grad_enabled
 from .variable import Variable
-
-
-class Context:
-    """What one op's forward leaves for its backward: saved arrays, inputs, flags."""
-
-    __slots__ = ("function", "parents", "needs_input_grad", "saved", "saved_versions",
-                 "freed", "retained", "__dict__")
-
-    def __init__(self, function, parents, needs_input_grad):
-        self.function = function
-        self.parents = parents
-        self.needs_input_grad = needs_input_grad
-        self.saved = ()
-        self.saved_versions = ()
-        self.freed = False
-        self.retained = None
-
-    def save_for_backward(self, *arrays):
-        """Keep arrays for backward; changing one of them in place is caught later."""
-        self.saved = arrays
-
-    @property
-    def saved_arrays(self):
-        if self.freed:
-            raise RuntimeError(
-                f"{self.function.__name__}: trying to backward through the graph a second "
-                "time; its saved values were freed. Pass retain_graph=True to the first "
-                "backward if you need to backward twice.")
-        for counter, version, shape in self.saved_versions:
-            if counter[0] != version:
-                raise RuntimeError(
-                    f"{self.function.__name__}: a tensor of size "
-                    f"{'x'.join(map(str, shape))} that backward needs was modified "
-                    f"in place after the forward (version {version}, now "
-                    f"{counter[0]}). Use clone() before changing it.")
-        return self.saved
-
-    def free(self):
-        """Drop the saved arrays so memory goes back once backward has used them."""
-        self.saved = ()
-        self.freed = True
 
 
 class Function:
@@ -111,8 +71,10 @@ class Function:
         if cls.is_view:
             out._version = first._version
         if needs_grad and is_grad_enabled():
-            ctx.parents = tuple(parents)
             ctx.needs_input_grad = tuple(p is not None and p.requires_grad for p in parents)
+            # a leaf input is kept (its .grad is filled); of an op's result only its Context:
+            # the result's array is then freed as soon as nothing else needs it
+            ctx.parents = tuple(p if p is None or p._ctx is None else p._ctx for p in parents)
             if ctx.saved:  # version counters, not the Variables: out -> ctx -> out is a cycle
                 ctx.saved_versions = _saved_versions(ctx.saved, parents, out)
             out._ctx = ctx
