@@ -16,7 +16,7 @@ import numpy as np
 
 from ..creation import cat, stack
 from ..device import array_module
-from ..ops.recurrent import LSTMCell, unstack
+from ..ops.recurrent import LSTMCell, LSTMLayer, unstack
 from ..tensor import Tensor, _fmt_size, get_default_dtype
 from .container import Container, Sequential
 from .criterion import Criterion
@@ -220,6 +220,22 @@ class FastLSTM(_Gated):
     def initialState(self, projected):
         return super().initialState(projected), super().initialState(projected)
 
+    def sequence(self, seq):
+        """The whole sequence in one fused op (``ops.recurrent.LSTMLayer``): i2g on all
+        steps at once, then the steps, whose backward computes o2g's weight gradient as one
+        product over all T x batch rows. Same results as stepping ``_step``. Returns the
+        hidden states as one T x ... x H tensor."""
+        stacked = _stacked(seq)
+        self._check(stacked, 1)
+        projected = _over_rows(self._project, stacked)
+        state = self._state if self._unrolling else _detach(self._state)
+        if state is None:
+            state = self.initialState(projected[0])
+        hc = LSTMLayer.apply(projected, self.o2g.weight, *state)
+        last = stacked.shape[0] - 1
+        self._state = (hc[0][last], hc[1][last])
+        return hc[0]
+
     def _step(self, gates_x, state):
         h_prev, c_prev = state
         hc = LSTMCell.apply(gates_x + self._run(self.o2g, h_prev), c_prev)
@@ -240,6 +256,8 @@ class LSTM(FastLSTM):
         super().__init__(inputSize, outputSize)
         stdv = 1 / np.sqrt(outputSize)
         self.register_parameter("peephole", Tensor(3, outputSize).uniform(-stdv, stdv))
+
+    sequence = _Gated.sequence  # the peepholes are not in the fused FastLSTM op: step
 
     def _step(self, gates_x, state):
         h_prev, c_prev = state
