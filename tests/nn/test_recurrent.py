@@ -388,6 +388,29 @@ def test_fast_path_equals_stepping_lab_lstm_lm():
     assert_same(*fast_and_stepped(lab_lm([nn.FastLSTM(4, 5), nn.FastLSTM(5, 4)])))
 
 
+@pytest.mark.task_4_2
+def test_fused_fastlstm_remembers_truncates_and_accumulates_like_stepping():
+    """Two remembered sequences, a backward after each without zeroing: the fused path
+    (LSTMLayer) gives the outputs, carried state and summed gradients of stepping."""
+    rng = np.random.default_rng(9)
+    xs = rng.standard_normal((2, 4, 2, 3))
+    grads = rng.standard_normal((2, 4, 2, 5))
+    results = []
+    for fast in (True, False):
+        torch.manualSeed(4)
+        seq = nn.Sequencer(nn.FastLSTM(3, 5)).double().remember("both")
+        seq.fast = fast
+        seq.zeroGradParameters()
+        outputs = []
+        for x, g in zip(xs, grads):
+            outputs.append(seq.forward(leaf(x, False)).data.copy())
+            seq.backward(leaf(x, False), leaf(g, False))
+        state = [s.data.copy() for s in seq.module.getHiddenState()]
+        results.append(outputs + state + [g.data.copy() for g in seq.parameters()[1]])
+    for a, b in zip(*results, strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-13)
+
+
 @pytest.mark.task_4_3
 def test_fast_path_equals_stepping_gru():
     assert_same(*fast_and_stepped(lab_lm([nn.GRU(4, 3)])))
