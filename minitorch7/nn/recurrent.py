@@ -370,6 +370,9 @@ class Sequencer(Container):
                     else:
                         seq = _over_rows(lambda rows, m=layer: self._run(m, rows),
                                          _stacked(seq))
+                        # as when stepping, the layer's output is that of the last step
+                        # (a copy: the T x batch rows go as soon as the next layer is done)
+                        layer.output = Tensor._wrap(seq.data[-1].copy())
             else:
                 seq = [self._run(self.module, x) for x in _steps(input)]
         finally:
@@ -404,6 +407,26 @@ class SequencerCriterion(Criterion):
         for loss in losses[1:]:
             total = total + loss
         return total
+
+    def backward(self, input, target):
+        """gradInput: for a list of T steps of one size, the T rows of ONE T x ... array
+        (the steps' gradients are added into them). When the steps are a Sequencer's
+        output, its backward then takes that array whole, without a copy
+        (``ops.recurrent.Step``)."""
+        recorded = self._recorded
+        if recorded is None or recorded[0] is not input or recorded[1] is not target:
+            self._record(input, target)
+        leaves = self._recorded[2]
+        if (isinstance(leaves, list | tuple) and leaves
+                and all(isinstance(x, Tensor) and x.requires_grad and x.shape == leaves[0].shape
+                        and x.dtype == leaves[0].dtype for x in leaves)):
+            first = leaves[0].data
+            rows = array_module(first).zeros((len(leaves), *first.shape), first.dtype)
+            for t, leaf in enumerate(leaves):
+                leaf.grad = Tensor._wrap(rows[t])
+        return super().backward(input, target)
+
+    updateGradInput = backward
 
     def __repr__(self):
         return f"nn.SequencerCriterion({self.criterion!r})"

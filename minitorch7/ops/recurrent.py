@@ -12,6 +12,8 @@ the engine would add T of them up (O(T^2) memory traffic); the steps of one ``un
 write into one shared gradient buffer instead.
 """
 
+import numpy as np
+
 from ..autograd import Function
 from ..device import array_module, kernels_for
 
@@ -171,20 +173,23 @@ def _fmt(array):
 
 
 class _SharedGrad:
-    """The gradient buffer that the steps of one ``unstack`` fill during a backward pass."""
+    """The gradient buffer that the steps of one ``unstack`` fill during a backward pass:
+    ``array``, whether it was ``adopted`` (the caller's array, read-only to us), and the
+    steps ``visited``."""
 
-    __slots__ = ("array",)
+    __slots__ = ("array", "adopted", "visited")
 
     def __init__(self):
-        self.array = None
+        self.array, self.adopted, self.visited = None, False, set()
 
 
 class Unstacked(Function):
     """Identity on x (T, ...): the one parent of the steps of ``unstack``.
 
     The engine visits every step before it (their parent), so by then the buffer the steps
-    wrote into holds the whole gradient; backward hands it on and lets the next backward
-    pass start a fresh one.
+    wrote into holds the whole gradient; backward hands it on (with the rows of an adopted
+    array whose step got no gradient set to zero) and lets the next backward pass start
+    afresh.
     """
 
     is_view = True
@@ -196,14 +201,36 @@ class Unstacked(Function):
 
     @staticmethod
     def backward(ctx, grad):
-        ctx.shared.array = None
+        shared = ctx.shared
+        if shared.adopted and len(shared.visited) < grad.shape[0]:
+            grad = grad.copy()
+            for t in set(range(grad.shape[0])) - shared.visited:
+                grad[t] = 0
+        shared.array, shared.adopted, shared.visited = None, False, set()
         return grad, None
+
+
+def _row_of(grad, shape, t):
+    """The (T, ...) array ``shape`` of which ``grad`` is exactly row t, or None (NumPy)."""
+    base = getattr(grad, "base", None)
+    if (isinstance(base, np.ndarray) and base.shape == shape and base.dtype == grad.dtype
+            and grad.strides == base.strides[1:]
+            and grad.__array_interface__["data"][0]
+            == base.__array_interface__["data"][0] + t * base.strides[0]):
+        return base
+    return None
 
 
 class Step(Function):
     """x[t] of an ``Unstacked`` x (a view). Backward writes grad into row t of the shared
     buffer; the first step visited returns that buffer (the later ones fill it in place
-    and return nothing), so the parent gets one (T, ...) gradient, not T of them."""
+    and return nothing), so the parent gets one (T, ...) gradient, not T of them.
+
+    When the first gradient is row t of a (T, ...) array (SequencerCriterion's gradInput,
+    whose rows are the gradients of all the steps), that array is taken whole, not copied:
+    a later step whose gradient is its own row then has nothing to do, any other gradient
+    returns the difference (the engine adds it: the caller's array is never written).
+    """
 
     is_view = True
 
@@ -216,8 +243,20 @@ class Step(Function):
     def backward(ctx, grad):
         shape, dtype, t, shared = ctx.args
         first = shared.array is None
+        shared.visited.add(t)
         if first:
+            whole = _row_of(grad, shape, t)
+            shared.adopted = whole is not None
+            if shared.adopted:
+                shared.array = whole
+                return whole, None, None
             shared.array = array_module(grad).zeros(shape, dtype)
+        elif shared.adopted:
+            if _row_of(grad, shape, t) is shared.array:
+                return None, None, None
+            delta = array_module(grad).zeros(shape, dtype)
+            delta[t] = grad - shared.array[t]
+            return delta, None, None
         shared.array[t] = grad
         return (shared.array if first else None), None, None
 
