@@ -367,6 +367,8 @@ class Sequencer(Container):
                 for layer in layers:
                     if isinstance(layer, AbstractRecurrent):
                         seq = layer.sequence(seq)
+                        layer.output = Tensor._wrap(seq[-1].data if isinstance(seq, list)
+                                                    else seq.data[-1])
                     else:
                         seq = _over_rows(lambda rows, m=layer: self._run(m, rows),
                                          _stacked(seq))

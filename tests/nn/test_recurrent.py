@@ -465,6 +465,61 @@ def test_unstack_views_share_one_gradient(used):
         np.testing.assert_array_equal(x.grad.data, expected)
 
 
+@pytest.mark.parametrize("used", [[0, 1, 2], [2, 0], [1]])
+@pytest.mark.parametrize("mixed", [False, True])
+def test_unstack_takes_the_rows_of_one_gradient_array_whole(used, mixed):
+    """Gradients that are rows of one (T, ...) array are taken without a copy; steps given
+    another array, and steps given none, still get exactly their own gradient, and the
+    caller's array is never written."""
+    x = leaf(np.arange(12.0).reshape(3, 2, 2))
+    steps = unstack(x)
+    rows = np.random.default_rng(1).standard_normal((3, 2, 2))
+    before = rows.copy()
+    grads = [rows[t] for t in used]
+    if mixed:
+        grads[-1] = np.full((2, 2), 5.0)
+    run_backward([steps[t] for t in used], grads)
+    expected = np.zeros((3, 2, 2))
+    for t, g in zip(used, grads):
+        expected[t] += g
+    np.testing.assert_array_equal(x.grad.data, expected)
+    np.testing.assert_array_equal(rows, before)
+
+
+def test_sequencer_criterion_gradients_are_rows_of_one_array_taken_by_the_sequencer():
+    torch.manualSeed(3)
+    lm = lab_lm([nn.FastLSTM(4, 5)])
+    criterion = nn.SequencerCriterion(nn.ClassNLLCriterion())
+    rng = np.random.default_rng(2)
+    ids = torch.LongTensor(rng.integers(0, 12, (4, 3)))
+    targets = list(rng.integers(0, 12, (4, 3)))
+    outputs = lm.forward(ids)
+    grads = criterion.backward(outputs, targets)
+    base = grads[0].data.base
+    assert base is not None and base.shape == (4, 3, 12)
+    assert all(g.data.base is base for g in grads)
+    for t, g in enumerate(grads):
+        expected = np.zeros((3, 12))
+        expected[np.arange(3), targets[t]] = -1 / 3
+        np.testing.assert_allclose(g.data, expected)
+    lm.backward(ids, grads)  # the same gradients as stepping: test_fast_path_equals_...
+
+
+def test_fast_path_row_wise_layer_output_is_the_last_step_as_when_stepping():
+    lm = lab_lm([nn.FastLSTM(4, 5)])
+    ids = torch.LongTensor(np.random.default_rng(4).integers(0, 12, (4, 3)))
+    step = lm.get(2).module.module
+    results = []
+    for fast in (True, False):
+        lm.get(2).fast = fast
+        outputs = lm.forward(ids)
+        assert [m.output.shape for m in step.modules] == [(3, 5), (3, 12), (3, 12)]
+        np.testing.assert_allclose(step.modules[2].output.data, outputs[-1].data)
+        results.append([m.output.data.copy() for m in step.modules])
+    for a, b in zip(*results):
+        np.testing.assert_allclose(a, b, rtol=1e-10)
+
+
 # ---- printing -----------------------------------------------------------------------------
 
 def test_printing_as_in_the_lab():
