@@ -540,3 +540,26 @@ def test_printing_as_in_the_lab():
     assert repr(nn.Recurrence(nn.Sigmoid(), 3, 1)).splitlines() == [
         "nn.Recurrence {", "  [{input(t), output(t-1)} -> (1) -> output(t)]",
         "  (1): nn.Sigmoid", "}"]
+
+
+def test_lstm_language_model_on_cuda_as_on_cpu():
+    """The fused FastLSTM, the criterion's one gradient array and the unstacked steps on
+    the CUDA backend (the simulator without a GPU): same loss and gradients as the CPU."""
+    results = []
+    lm = lab_lm([nn.FastLSTM(4, 5)])
+    criterion = nn.SequencerCriterion(nn.ClassNLLCriterion())
+    rng = np.random.default_rng(6)
+    ids = torch.LongTensor(rng.integers(0, 12, (3, 2)))
+    targets = list(rng.integers(0, 12, (3, 2)))
+    for cuda in (False, True):
+        if cuda:  # the same model, moved
+            lm, ids = lm.cuda(), ids.cuda()
+        lm.zeroGradParameters()
+        outputs = lm.forward(ids)
+        loss = criterion.forward(outputs, targets)
+        lm.backward(ids, criterion.backward(outputs, targets))
+        results.append([loss] + [g.float().cpu().data.astype(np.float64)
+                                 for g in lm.parameters()[1]])
+    assert results[1][0] == pytest.approx(results[0][0], rel=1e-6)
+    for a, b in zip(results[0][1:], results[1][1:], strict=True):
+        np.testing.assert_allclose(b, a, rtol=1e-5, atol=1e-8)
