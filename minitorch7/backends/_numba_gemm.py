@@ -1,103 +1,179 @@
 """Blocked matrix product c = a @ b in Numba, the engine under matmul and conv2d.
 
-How it is fast (the GotoBLAS recipe, reshaped for what LLVM vectorises well):
-  1. Packing. a (n, k) is copied into row panels ap (nkb, n/MR, MR, kb): MR rows of a, one
-     k-block of kb columns, contiguous and zero-padded. b is packed the same way from its
-     transpose: bp (nkb, m/NR, NR, kb). Any strides come in; contiguous panels come out.
-  2. Micro-kernel. One MR x NR tile of c is MR*NR dot products over a k-block:
-     tile[i, j] = sum_kk ap[i, kk] * bp[j, kk]. The MR*NR accumulators live on the stack
-     (so LLVM keeps them in registers) and the kk loop runs from 0 over contiguous rows, so
-     LLVM vectorises it (fastmath lets it reorder the sums).
-  3. Blocking. kb is chosen so that one A panel and one B panel (MR + NR rows of kb) stay in
-     L1 while the tile is computed; parallel tasks own MC x NC blocks of c, and when c has
-     too few blocks for the cores (small n and m, huge k: conv weight gradients) the k-blocks
-     are split between tasks and their partial sums added at the end.
+How it is fast (the GotoBLAS/BLIS recipe):
+  1. Packing. b (k, m) is copied into panels bp (nkb, m/NR, kb, NR): one k-block of kb rows
+     and NR columns each, contiguous and zero-padded; a is packed the same way from its
+     transpose, ap (nkb, n/MR, kb, MR). Any strides come in; contiguous panels come out.
+  2. Micro-kernel (_tile_product). One MR x NR tile of c is kb rank-1 updates:
+     tile += outer(ap[kk], bp[kk]) for kk < kb. The tile lives in MR * NV vector registers
+     (NR = NV vectors per row); each step loads NV vectors of bp[kk], broadcasts each of the
+     MR numbers of ap[kk] and does MR * NV fused multiply-adds, with no horizontal sums.
+  3. Blocking. A task owns a block of about MC x NC of c; one B panel stays in L1 while the
+     A panels of the block pass through it. When c has too few blocks for the threads
+     (small n and m, huge k: conv weight gradients) the k-blocks are split between tasks
+     and their partial sums added at the end.
+
+The tile is written as LLVM vector code (an @intrinsic), not as Python loops: LLVM does not
+keep a two-dimensional tile of accumulators in registers when it is written as loops over a
+stack array (it spills them to memory every step, 40x slower). The vectors are 64 bytes on
+CPUs with AVX-512 and 32 bytes otherwise; MR is as large as the registers allow.
 """
 
 import numpy as np
-from numba import carray, njit, prange, types
+from llvmlite import ir
+from llvmlite.binding import get_host_cpu_features
+from numba import njit, prange, types
 from numba.core import cgutils
 from numba.extending import intrinsic
 
-MR, NR = 4, 4  # register tile: MR x NR accumulators
-KB_BYTES = 2048  # bytes of one packed panel row (one k-block): 512 float32 or 256 float64
-MC, NC = 128, 128  # rows and columns of c per parallel task
-VEC = 16  # k-blocks are padded to a multiple of this, so vector loops need no scalar tail
+VEC_BYTES = 64 if get_host_cpu_features().get("avx512f") else 32
+MR = 8 if VEC_BYTES == 64 else 6  # rows of a tile: MR * NV accumulators + NV + 1 registers
+NV = 2  # vectors per tile row: NR = NV * VEC_BYTES / itemsize (32 float32 with AVX-512)
+KB = 256  # rows of a packed panel at most (one k-block)
+MC, NC = 128, 256  # rows and columns of c per parallel task, about
+
+
+@njit(inline="always")
+def tile_width(dtype_like):
+    """NR: columns of a tile (and of a B panel) for this dtype."""
+    return NV * (VEC_BYTES // dtype_like.itemsize)
 
 
 @intrinsic
-def _stack_tile(typingctx, like):
-    """Pointer to MR*NR uninitialised stack slots of like's dtype (registers after SROA)."""
-    dtype = like.dtype
+def _tile_product(typingctx, a, a_rows, a_step, b, b_rows, ct):
+    """ct (MR, NR) = sum over kk < len(b_rows) of outer(A[kk], B[kk]), where
+    A[kk, i] = a[a_rows[i] + kk * a_step] (i < MR) and B[kk, j] = b[b_rows[kk] + j] (j < NR).
+
+    a and b are 1-D and contiguous, ct is C-contiguous. For packed panels (the gemm) a_rows
+    is 0..MR-1, a_step is MR and b_rows[kk] is kk * NR; conv2d passes offsets into an image
+    instead, so that its windows need no copying.
+    """
 
     def codegen(context, builder, signature, args):
-        return cgutils.alloca_once(builder, context.get_value_type(dtype), size=MR * NR)
+        a, a_rows, a_step, b, b_rows, c = (
+            context.make_array(t)(context, builder, v) if isinstance(t, types.Array) else v
+            for t, v in zip(signature.args, args))
+        real = context.get_value_type(signature.args[0].dtype)
+        width = VEC_BYTES // context.get_abi_sizeof(real)
+        vector = ir.VectorType(real, width)
+        i64 = ir.IntType(64)
+        acc = [cgutils.alloca_once_value(builder, ir.Constant(vector, [0.0] * width))
+               for _ in range(MR * NV)]  # promoted to registers by LLVM (mem2reg)
+        a_starts = [builder.gep(a.data, [builder.load(builder.gep(a_rows.data, [i64(i)]))])
+                    for i in range(MR)]
+        splat = ir.Constant(ir.VectorType(ir.IntType(32), width), [0] * width)
 
-    return types.CPointer(dtype)(like), codegen
+        def vector_at(base, offset):
+            return builder.bitcast(builder.gep(base, [offset]), vector.as_pointer())
 
-
-@njit(fastmath=True, inline="always", cache=True)
-def _micro_kernel(ap, bp, ct, accumulate):
-    """ct (MR, NR) (+)= ap (MR, kb) @ bp (NR, kb).T, both panels contiguous."""
-    # BEGIN TASK 2.1
-    acc = carray(_stack_tile(ap), (MR, NR))
-    for i in range(MR):
-        for j in range(NR):
-            acc[i, j] = 0
-    for kk in range(ap.shape[1]):
+        with cgutils.for_range(builder, builder.extract_value(b_rows.shape, 0)) as loop:
+            kk = loop.index
+            b_row = builder.gep(b.data, [builder.load(builder.gep(b_rows.data, [kk]))])
+            b_vectors = [builder.load(vector_at(b_row, i64(v * width)), align=1)
+                         for v in range(NV)]
+            a_offset = builder.mul(kk, a_step)
+            for i in range(MR):
+                a_number = builder.load(builder.gep(a_starts[i], [a_offset]))
+                a_vector = builder.shuffle_vector(
+                    builder.insert_element(ir.Constant(vector, ir.Undefined), a_number, i64(0)),
+                    ir.Constant(vector, ir.Undefined), splat)
+                for v in range(NV):
+                    product = builder.fmul(a_vector, b_vectors[v], flags=("fast",))
+                    total = builder.fadd(builder.load(acc[i * NV + v]), product, flags=("fast",))
+                    builder.store(total, acc[i * NV + v])
         for i in range(MR):
-            for j in range(NR):
-                acc[i, j] += ap[i, kk] * bp[j, kk]
-    for i in range(MR):
-        for j in range(NR):
-            ct[i, j] = ct[i, j] + acc[i, j] if accumulate else acc[i, j]
-    # END TASK 2.1
+            for v in range(NV):
+                out = vector_at(c.data, i64((i * NV + v) * width))
+                builder.store(builder.load(acc[i * NV + v]), out, align=1)
+        return context.get_dummy_value()
+
+    return types.none(a, a_rows, a_step, b, b_rows, ct), codegen
 
 
 @njit(parallel=True, cache=True)
-def _pack(x, rows, kb):
-    """x (n, k), any strides -> panels (ceil(k/kb), ceil(n/rows), rows, kb), zero-padded."""
-    n, k = x.shape
-    nkb = (k + kb - 1) // kb
-    npan = (n + rows - 1) // rows
-    p = np.zeros((nkb, npan, rows, kb), x.dtype)
-    for ip in prange(npan):
-        for q in range(nkb):
-            dst = p[q, ip]
-            for kk in range(min(kb, k - q * kb)):
-                for r in range(min(rows, n - ip * rows)):
-                    dst[r, kk] = x[ip * rows + r, q * kb + kk]
+def _pack(x, width, kb):
+    """x (k, n), any strides -> panels (ceil(k/kb), ceil(n/width), kb, width), zero-padded:
+    panel [q, j] holds x[q*kb:(q+1)*kb, j*width:(j+1)*width].
+
+    The loop order follows x's strides so that reads run along memory: row by row when x's
+    rows are contiguous (a task then fills `group` neighbouring panels from each row, about
+    64 numbers), column by column when its columns are.
+    """
+    k, n = x.shape
+    nkb, npan = (k + kb - 1) // kb, (n + width - 1) // width
+    p = np.zeros((nkb, npan, kb, width), x.dtype)
+    along_rows = x.strides[1] <= x.strides[0]
+    group = max(1, 64 // width) if along_rows else 1
+    ngroups = (npan + group - 1) // group
+    for t in prange(nkb * ngroups):
+        q, g = t // ngroups, t % ngroups
+        k0, rows = q * kb, min(kb, k - q * kb)
+        last = min(npan, (g + 1) * group)
+        if along_rows:
+            for kk in range(rows):
+                for jp in range(g * group, last):
+                    j0 = jp * width
+                    src, dst = x[k0 + kk, j0:min(n, j0 + width)], p[q, jp, kk]
+                    for j in range(src.shape[0]):
+                        dst[j] = src[j]
+        else:
+            for jp in range(g * group, last):
+                for j in range(min(width, n - jp * width)):
+                    src, dst = x[k0:k0 + rows, jp * width + j], p[q, jp, :, j]
+                    for kk in range(rows):
+                        dst[kk] = src[kk]
     return p
 
 
-@njit(parallel=True, fastmath=True, cache=True)
-def _gemm_packed(ap, bp, splits):
-    """Panels -> parts (splits, n_pad, m_pad); part s sums the k-blocks q = s, s + splits, ...
+@njit(inline="always")
+def store_tile(ct, c, i0, j0, accumulate):
+    """c[i0:i0+MR, j0:j0+NR] (+)= ct, clipped to c's edges (the panels' zero padding)."""
+    for i in range(min(ct.shape[0], c.shape[0] - i0)):
+        row = c[i0 + i, j0:]
+        for j in range(min(ct.shape[1], c.shape[1] - j0)):
+            row[j] = row[j] + ct[i, j] if accumulate else ct[i, j]
 
-    splits <= number of k-blocks, so every part gets at least one block.
+
+@njit(inline="always")
+def _balanced(panels, per_block):
+    """Split `panels` into equal blocks of at most `per_block`: (blocks, panels per block)."""
+    blocks = (panels + per_block - 1) // per_block
+    return blocks, (panels + blocks - 1) // blocks
+
+
+@njit(parallel=True, cache=True)
+def _gemm_packed(ap, bp, n, m, splits):
+    """Panels -> parts (splits, n, m); part s sums the k-blocks q = s, s + splits, ...
+
+    A task owns a block of about MC rows by NC columns of c (blocks of equal size, so the
+    threads get equal work) and one of the `splits` interleaved sets of k-blocks; splits <=
+    number of k-blocks, so every part gets at least one block.
     """
-    nkb, na = ap.shape[0], ap.shape[1]
-    nb = bp.shape[1]
-    ti = (na * MR + MC - 1) // MC
-    tj = (nb * NR + NC - 1) // NC
-    parts = np.empty((splits, na * MR, nb * NR), ap.dtype)
+    nkb, na, nb = ap.shape[0], ap.shape[1], bp.shape[1]
+    nr = bp.shape[3]
+    ti, pi = _balanced(na, MC // MR)
+    tj, pj = _balanced(nb, NC // nr)
+    parts = np.empty((splits, n, m), ap.dtype)
     for t in prange(ti * tj * splits):
         s = t % splits
-        ib0 = (t // splits // tj) * (MC // MR)
-        jb0 = (t // splits % tj) * (NC // NR)
-        c = parts[s]
+        ib0 = (t // splits // tj) * pi
+        jb0 = (t // splits % tj) * pj
+        c, ct = parts[s], np.empty((MR, nr), ap.dtype)
+        a_rows, b_rows = np.arange(MR), np.arange(ap.shape[2]) * nr  # panels: see _tile_product
+        # BEGIN TASK 2.1
         for q in range(s, nkb, splits):
-            for jb in range(jb0, min(nb, jb0 + NC // NR)):
-                bpj = bp[q, jb]
-                for ib in range(ib0, min(na, ib0 + MC // MR)):
-                    ct = c[ib * MR:(ib + 1) * MR, jb * NR:(jb + 1) * NR]
-                    _micro_kernel(ap[q, ib], bpj, ct, q != s)
+            for jb in range(jb0, min(nb, jb0 + pj)):
+                for ib in range(ib0, min(na, ib0 + pi)):
+                    _tile_product(ap[q, ib].ravel(), a_rows, MR, bp[q, jb].ravel(), b_rows, ct)
+                    store_tile(ct, c, ib * MR, jb * nr, q != s)
+        # END TASK 2.1
     return parts
 
 
 @njit(parallel=True, cache=True)
-def _sum_parts(parts, n, m):
-    """parts (S, n_pad, m_pad) -> c (n, m) = sum over S of the top-left n x m corners."""
+def _sum_parts(parts):
+    """parts (S, n, m) -> c (n, m) = sum over S."""
+    n, m = parts.shape[1], parts.shape[2]
     c = np.empty((n, m), parts.dtype)
     for i in prange(n):
         for j in range(m):
@@ -106,6 +182,12 @@ def _sum_parts(parts, n, m):
             for j in range(m):
                 c[i, j] += parts[s, i, j]
     return c
+
+
+@njit(cache=True)
+def k_block(k):
+    """Rows of a k-block: k split into equal blocks of at most KB."""
+    return (k + (k + KB - 1) // KB - 1) // ((k + KB - 1) // KB)
 
 
 @njit(cache=True)
@@ -118,15 +200,10 @@ def gemm(a, b, threads):
     m = b.shape[1]
     if n == 0 or k == 0 or m == 0:
         return np.zeros((n, m), a.dtype)
-    kb = KB_BYTES // a.itemsize
-    nkb = (k + kb - 1) // kb
-    kb = (k + nkb - 1) // nkb  # balanced k-blocks ...
-    kb = (kb + VEC - 1) // VEC * VEC  # ... padded for whole vectors
-    ap = _pack(a, MR, kb)
-    bp = _pack(b.T, NR, kb)
-    tasks = ((n + MC - 1) // MC) * ((m + NC - 1) // NC)
-    splits = min(nkb, max(1, (2 * threads + tasks - 1) // tasks))
-    parts = _gemm_packed(ap, bp, splits)
-    if splits == 1 and parts.shape[1] == n and parts.shape[2] == m:
-        return parts[0]
-    return _sum_parts(parts, n, m)
+    kb = k_block(k)
+    ap = _pack(a.T, MR, kb)
+    bp = _pack(b, tile_width(a), kb)
+    tasks = _balanced(ap.shape[1], MC // MR)[0] * _balanced(bp.shape[1], NC // bp.shape[3])[0]
+    splits = min(ap.shape[0], max(1, (2 * threads + tasks - 1) // tasks))
+    parts = _gemm_packed(ap, bp, n, m, splits)
+    return parts[0] if splits == 1 else _sum_parts(parts)

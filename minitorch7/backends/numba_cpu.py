@@ -15,7 +15,7 @@ processes load the machine code from __pycache__. Nothing is compiled at import.
 import numpy as np
 from numba import get_num_threads, njit, prange
 
-from ._numba_gemm import MR, NR, VEC, _micro_kernel, gemm
+from ._numba_gemm import MR, _pack, _tile_product, gemm, k_block, store_tile, tile_width
 from ._shapes import check_grad_shape, conv2d_shape, matmul_shapes, pairs, pool2d_shape
 
 
@@ -64,21 +64,6 @@ def _ikj_product(a, b):
     return c
 
 
-def _padded_k(k):
-    """k rounded up to whole vectors (VEC): the packed rows' length, zero beyond k."""
-    return (k + VEC - 1) // VEC * VEC
-
-
-@njit(cache=True)
-def _pack_rows(a, kp):
-    """a (n, k) -> panels (ceil(n/MR), MR, kp) of MR rows each, zero-padded (gemm's A side)."""
-    n, k = a.shape
-    p = np.zeros(((n + MR - 1) // MR, MR, kp), a.dtype)
-    for r in range(n):
-        p[r // MR, r % MR, :k] = a[r]
-    return p
-
-
 @njit(inline="always")
 def _pad_image(x, xp, ph, pw):
     """xp[c, ph + h, pw + w] = x[c, h, w]; xp's zero border is written once and kept."""
@@ -90,49 +75,66 @@ def _pad_image(x, xp, ph, pw):
 
 
 @njit(inline="always")
-def _panel_product(ap, bp, ct, out, bias):
-    """out (n, m) = ap (n/MR panels) @ bp (m/NR panels).T + bias[:, None], tile by tile.
+def _image_buffer(ch, hp, wp, slack, dtype_like):
+    """A zeroed flat buffer for one padded image (ch, hp, wp) plus `slack` zeros after it,
+    and the image's 3-D view into it."""
+    flat = np.zeros(ch * hp * wp + slack, dtype_like.dtype)
+    return flat, flat[:ch * hp * wp].reshape(ch, hp, wp)
 
-    ct is an (MR, NR) scratch tile; rows and columns of the padded panels beyond out's
-    shape are dropped.
-    """
-    n, m = out.shape
-    for jb in range(bp.shape[0]):  # one B panel stays in L1 while every A panel passes
-        for ib in range(ap.shape[0]):
-            _micro_kernel(ap[ib], bp[jb], ct, False)
-            for i in range(min(MR, n - ib * MR)):
-                for j in range(min(NR, m - jb * NR)):
-                    out[ib * MR + i, jb * NR + j] = ct[i, j] + bias[ib * MR + i]
+
+@njit(inline="always")
+def _window_offsets(ch, kh, kw, hp, wp):
+    """offsets[(c*kH + i)*kW + j] = (c*Hp + i)*Wp + j: where window position (c, i, j) of
+    output pixel 0 lies in the flattened padded image; pixel p = h*Wp + w adds p."""
+    offsets = np.empty(ch * kh * kw, np.int64)
+    for r in range(ch * kh * kw):
+        c, i, j = r // (kh * kw), r // kw % kh, r % kw
+        offsets[r] = (c * hp + i) * wp + j
+    return offsets
+
+
+def _weight_panels(w):
+    """w (O, C, kH, kW) -> gemm A panels of w as an (O, C*kH*kW) matrix (see _numba_gemm)."""
+    w2 = w.reshape(w.shape[0], -1)
+    return _pack(w2.T, MR, k_block(w2.shape[1]))
 
 
 @njit(parallel=True, fastmath=True, cache=True)
-def _conv_forward(x, wp, bias, kh, kw, sh, sw, ph, pw, ho, wo, threads):
-    """x (B,C,H,W) contiguous, wp = _pack_rows(w as (O, C*kH*kW)) -> y (B, O, Ho*Wo).
+def _conv_forward(x, ap, bias, kh, kw, ph, pw, threads):
+    """Stride 1: x (B,C,H,W) contiguous, ap = _weight_panels(w) -> y (B, O, Ho*Wp), where
+    Wp = W + 2*pW; columns Wo..Wp-1 of each output row are scratch for the caller to drop.
 
-    Per image: copy it into a zero-padded plane, write each output pixel's window as one
-    packed row (im2row: row p holds xpad[c, h*sH + i, w*sW + j] at (c*kH + i)*kW + j), then
-    y[b] = W @ rows.T by the gemm's micro-kernel. Each thread owns every threads-th image.
+    Flatten the padded image to one row. Window position r = (c*kH + i)*kW + j of output
+    pixel p = h*Wp + w is then xflat[offsets[r] + p]: row r of the im2col matrix is the image
+    itself, shifted by offsets[r], and NR consecutive pixels are NR consecutive numbers. So
+    y[b] = bias + W @ im2col runs tile by tile straight from the image, with no window
+    copied; it pays (Wp - Wo) scratch columns per row instead. Each thread owns every
+    threads-th image.
     """
     bsz, ch, h, w = x.shape
-    npix, o = ho * wo, bias.shape[0]
-    y = np.empty((bsz, o, npix), x.dtype)
+    hp, wp = h + 2 * ph, w + 2 * pw
+    npix, nr = (hp - kh + 1) * wp, tile_width(x)
+    nkb, na, kb = ap.shape[0], ap.shape[1], ap.shape[2]
+    nb = (npix + nr - 1) // nr
+    offsets = _window_offsets(ch, kh, kw, hp, wp)
+    a_rows = np.arange(MR)
+    y = np.empty((bsz, bias.shape[0], npix), x.dtype)
     for t in prange(threads):
-        xp = np.zeros((ch, h + 2 * ph, w + 2 * pw), x.dtype)
-        rows = np.zeros(((npix + NR - 1) // NR, NR, wp.shape[2]), x.dtype)
-        ct = np.empty((MR, NR), x.dtype)
+        flat, xp = _image_buffer(ch, hp, wp, kw + nr, x)  # the last tiles read past the image
+        ct = np.empty((MR, nr), x.dtype)
         for b in range(t, bsz, threads):
             _pad_image(x[b], xp, ph, pw)
+            out = y[b]
+            for oc in range(bias.shape[0]):
+                out[oc] = bias[oc]
             # BEGIN TASK 2.3
-            for p in range(npix):
-                row = rows[p // NR, p % NR]
-                top, left = p // wo * sh, p % wo * sw
-                for c in range(ch):
-                    for i in range(kh):
-                        src = xp[c, top + i, left:]
-                        dst = row[(c * kh + i) * kw:]
-                        for j in range(kw):
-                            dst[j] = src[j]
-            _panel_product(wp, rows, ct, y[b], bias)
+            for jb in range(nb):
+                pixels = flat[jb * nr:]
+                for ib in range(na):
+                    for q in range(nkb):
+                        _tile_product(ap[q, ib].ravel(), a_rows, MR,
+                                      pixels, offsets[q * kb:(q + 1) * kb], ct)
+                        store_tile(ct, out, ib * MR, jb * nr, True)
             # END TASK 2.3
     return y
 
@@ -169,9 +171,10 @@ def _conv_forward_direct(x, w, bias, ph, pw, ho, wo, threads):
 def conv2d_forward(x, w, b, stride, padding):
     """y[b,o,h,w] = bias[o] + sum_{c,i,j} w[o,c,i,j] * xpad[b, c, h*sH + i, w*sW + j].
 
-    x (B,C,H,W), w (O,C,kH,kW), b (O,) or None -> y (B,O,Ho,Wo). Per image one small gemm,
-    y[b] (O, Ho*Wo) = w (O, C*kH*kW) @ im2row(x[b]).T (see _conv_forward); a direct loop
-    when O < MR (_conv_forward_direct).
+    x (B,C,H,W), w (O,C,kH,kW), b (O,) or None -> y (B,O,Ho,Wo). Per image a gemm straight
+    from the padded image, y[b] (O, pixels) = w (O, C*kH*kW) @ im2col(x[b]) (see
+    _conv_forward); a direct loop when O < MR (_conv_forward_direct). Strided: the stride-1
+    result, subsampled (Torch7's lab never strides; this keeps one kernel).
     """
     stride, padding = pairs("conv2d_forward", stride, padding)
     bsz, o, ho, wo = conv2d_shape(x.shape, w.shape, stride, padding)
@@ -179,11 +182,12 @@ def conv2d_forward(x, w, b, stride, padding):
     if o < MR and stride == (1, 1):
         return _conv_forward_direct(np.ascontiguousarray(x), np.ascontiguousarray(w, x.dtype),
                                     bias, *padding, ho, wo, get_num_threads())
-    w2 = np.ascontiguousarray(w.reshape(o, -1), x.dtype)
-    wp = _pack_rows(w2, _padded_k(w2.shape[1]))
-    y = _conv_forward(np.ascontiguousarray(x), wp, bias, *w.shape[2:], *stride, *padding, ho, wo,
-                      get_num_threads())
-    return y.reshape(bsz, o, ho, wo)
+    (kh, kw), (sh, sw), (ph, pw) = w.shape[2:], stride, padding
+    wp = x.shape[3] + 2 * pw
+    y = _conv_forward(np.ascontiguousarray(x), _weight_panels(np.asarray(w, x.dtype)), bias,
+                      kh, kw, ph, pw, get_num_threads())
+    y = y.reshape(bsz, o, -1, wp)[:, :, ::sh, :wp - kw + 1:sw]
+    return np.ascontiguousarray(y)
 
 
 def conv2d_backward_input(gy, w, input_shape, stride, padding):
@@ -214,66 +218,68 @@ def conv2d_backward_input(gy, w, input_shape, stride, padding):
 
 
 @njit(parallel=True, fastmath=True, cache=True)
-def _conv_backward_weight(gy, x, kh, kw, sh, sw, ph, pw, threads):
-    """gy (B,O,Ho,Wo), x (B,C,H,W), contiguous -> gw (O, C*kH*kW), gb (O,).
+def _conv_backward_weight(gy, x, kh, kw, ph, pw, threads):
+    """Stride 1: gy (B,O,Ho,Wo), x (B,C,H,W), contiguous -> gw (C*kH*kW, O), gb (O,).
 
-    gw = sum over images of gy[b] (O, Ho*Wo) @ im2col(x[b]).T (Ho*Wo, C*kH*kW): a gemm whose
-    k runs over pixels, so both packed operands are plain row copies. `group` images share
-    one pass (k = group*Ho*Wo ~ 512); each thread sums its images into its own part.
+    gw = sum over images of im2col(x[b]) (C*kH*kW, pixels) @ gy[b].T (pixels, O): a gemm
+    whose k runs over the pixels p = h*Wp + w of the flattened padded image, as in
+    _conv_forward. Its A side is read from the image itself (tile row r starts at
+    offsets[r] and steps one pixel at a time); gy[b] is packed into B panels (pixel, NR
+    channels) with zeros in the scratch columns w >= Wo, which cancel them. Each thread sums
+    its images into its own part; the parts are added at the end.
     """
     bsz, o, ho, wo = gy.shape
     ch, h, w = x.shape[1:]
-    npix, kdim = ho * wo, ch * kh * kw
-    group = max(1, 512 // npix)
-    na, nb = (o + MR - 1) // MR, (kdim + NR - 1) // NR
-    kp = (group * npix + VEC - 1) // VEC * VEC
-    gw_parts = np.zeros((threads, na * MR, nb * NR), gy.dtype)
+    hp, wp = h + 2 * ph, w + 2 * pw
+    npix, kdim, nr = ho * wp, ch * kh * kw, tile_width(gy)
+    na, nb = (kdim + MR - 1) // MR, (o + nr - 1) // nr
+    offsets = _window_offsets(ch, kh, kw, hp, wp)
+    b_rows = np.arange(npix) * nr
+    gw_parts = np.zeros((threads, kdim, o), gy.dtype)
     gb_parts = np.zeros((threads, o), gy.dtype)
     for t in prange(threads):
-        xp = np.zeros((ch, h + 2 * ph, w + 2 * pw), x.dtype)
-        ap, bp = np.zeros((na, MR, kp), gy.dtype), np.zeros((nb, NR, kp), gy.dtype)
+        flat, xp = _image_buffer(ch, hp, wp, kw, x)  # the last rows read past the image
+        bp = np.zeros((nb, npix, nr), gy.dtype)
+        a_rows, ct = np.empty(MR, np.int64), np.empty((MR, nr), gy.dtype)
         gw, gb = gw_parts[t], gb_parts[t]
-        for g in range(t, (bsz + group - 1) // group, threads):
+        for b in range(t, bsz, threads):
+            _pad_image(x[b], xp, ph, pw)
             # BEGIN TASK 2.5
-            for s in range(group):
-                b, at = g * group + s, s * npix
-                if b >= bsz:  # the last group is short: its missing images count as zero
-                    ap[:, :, at:at + npix] = 0
-                    bp[:, :, at:at + npix] = 0
-                    continue
-                for oc in range(o):
-                    src, dst = gy[b, oc].ravel(), ap[oc // MR, oc % MR, at:]
-                    for p in range(npix):
-                        dst[p] = src[p]
-                        gb[oc] += src[p]
-                _pad_image(x[b], xp, ph, pw)
-                for r in range(kdim):
-                    c, i, j = r // (kh * kw), r // kw % kh, r % kw
-                    dst = bp[r // NR, r % NR, at:]
-                    for oh in range(ho):
-                        src, out = xp[c, oh * sh + i, j:], dst[oh * wo:]
-                        for ow in range(wo):
-                            out[ow] = src[ow * sw]
-            for jb in range(nb):
-                for ib in range(na):
-                    _micro_kernel(ap[ib], bp[jb], gw[ib * MR:(ib + 1) * MR, jb * NR:(jb + 1) * NR],
-                                  True)
+            for oc in range(o):
+                dst = bp[oc // nr, :, oc % nr]
+                for oh in range(ho):
+                    for ow in range(wo):
+                        dst[oh * wp + ow] = gy[b, oc, oh, ow]
+                        gb[oc] += gy[b, oc, oh, ow]
+            for ib in range(na):
+                for i in range(MR):  # rows past C*kH*kW repeat the last one; store_tile drops them
+                    a_rows[i] = offsets[min(ib * MR + i, kdim - 1)]
+                for jb in range(nb):
+                    _tile_product(flat, a_rows, 1, bp[jb].ravel(), b_rows, ct)
+                    store_tile(ct, gw, ib * MR, jb * nr, True)
             # END TASK 2.5
-    return gw_parts.sum(axis=0)[:o, :kdim], gb_parts.sum(axis=0)
+    return gw_parts.sum(axis=0), gb_parts.sum(axis=0)
 
 
 def conv2d_backward_weight(gy, x, weight_shape, stride, padding):
     """gw[o,c,i,j] = sum_{b,h,w} gy[b,o,h,w] * xpad[b,c,h*sH+i,w*sW+j]; gb[o] = sum gy[b,o].
 
-    One gemm over the B*Ho*Wo pixels, gw (O, C*kH*kW) = gy (O, pixels) @ im2col(x).T, run
-    image by image (see _conv_backward_weight).
+    One gemm over the pixels of every image, gw.T (C*kH*kW, O) = im2col(x) @ gy.T (see
+    _conv_backward_weight). Strided: gy spread out with zeros between its rows and columns,
+    the gradient of the stride-1 convolution that conv2d_forward subsamples.
     """
     stride, padding = pairs("conv2d_backward_weight", stride, padding)
     check_grad_shape("conv2d_backward_weight", gy.shape,
                      conv2d_shape(x.shape, weight_shape, stride, padding))
+    (kh, kw), (sh, sw), (ph, pw) = weight_shape[2:], stride, padding
+    if (sh, sw) != (1, 1):
+        h1, w1 = x.shape[2] + 2 * ph - kh + 1, x.shape[3] + 2 * pw - kw + 1
+        spread = np.zeros(gy.shape[:2] + (h1, w1), gy.dtype)
+        spread[:, :, ::sh, ::sw] = gy
+        gy = spread
     gw, gb = _conv_backward_weight(np.ascontiguousarray(gy), np.ascontiguousarray(x, gy.dtype),
-                                   *weight_shape[2:], *stride, *padding, get_num_threads())
-    return gw.reshape(weight_shape), gb
+                                   kh, kw, ph, pw, get_num_threads())
+    return np.ascontiguousarray(gw.T).reshape(weight_shape), gb
 
 
 @njit(parallel=True, cache=True)
