@@ -140,30 +140,30 @@ def _conv_forward(x, ap, bias, kh, kw, ph, pw, threads):
 
 
 @njit(parallel=True, fastmath=True, cache=True)
-def _conv_forward_direct(x, w, bias, ph, pw, ho, wo, threads):
-    """Stride-1 convolution with few output channels (O < MR, e.g. gx of a 1-channel input).
+def _conv_forward_direct(x, w2, bias, kh, kw, ph, pw, threads):
+    """_conv_forward for few output channels (O < MR, e.g. gx of a 1-channel input), where a
+    tile would fill a few of its MR rows: y (B, O, Ho*Wp), Wp = W + 2*pW, stride 1.
 
-    A gemm would fill one row of each MR-row tile; instead each output row is a sum of
-    C*kH*kW shifted input rows: y[b,o,h,:] += w[o,c,i,j] * xpad[b, c, h + i, j:j + Wo].
+    Over the flattened padded image each output plane is a sum of shifted copies of it:
+    y[b, o] = bias[o] + sum over r of w2[o, r] * xflat[offsets[r]:offsets[r] + Ho*Wp].
     """
-    bsz, ch, h, wd = x.shape
-    o, _, kh, kw = w.shape
-    y = np.empty((bsz, o, ho, wo), x.dtype)
+    bsz, ch, h, w = x.shape
+    hp, wp = h + 2 * ph, w + 2 * pw
+    npix = (hp - kh + 1) * wp
+    offsets = _window_offsets(ch, kh, kw, hp, wp)
+    y = np.empty((bsz, bias.shape[0], npix), x.dtype)
     for t in prange(threads):
-        xp = np.zeros((ch, h + 2 * ph, wd + 2 * pw), x.dtype)
+        flat, xp = _image_buffer(ch, hp, wp, kw, x)  # the last rows read past the image
         for b in range(t, bsz, threads):
             _pad_image(x[b], xp, ph, pw)
             # BEGIN TASK 2.3
-            for oc in range(o):
-                for oh in range(ho):
-                    out = y[b, oc, oh]
-                    out[:] = bias[oc]
-                    for c in range(ch):
-                        for i in range(kh):
-                            for j in range(kw):
-                                wv, src = w[oc, c, i, j], xp[c, oh + i, j:]
-                                for ow in range(wo):
-                                    out[ow] += wv * src[ow]
+            for oc in range(bias.shape[0]):
+                out = y[b, oc]
+                out[:] = bias[oc]
+                for r in range(offsets.shape[0]):
+                    weight, src = w2[oc, r], flat[offsets[r]:]
+                    for p in range(npix):
+                        out[p] += weight * src[p]
             # END TASK 2.3
     return y
 
@@ -179,13 +179,14 @@ def conv2d_forward(x, w, b, stride, padding):
     stride, padding = pairs("conv2d_forward", stride, padding)
     bsz, o, ho, wo = conv2d_shape(x.shape, w.shape, stride, padding)
     bias = np.zeros(o, x.dtype) if b is None else np.ascontiguousarray(b, x.dtype)
-    if o < MR and stride == (1, 1):
-        return _conv_forward_direct(np.ascontiguousarray(x), np.ascontiguousarray(w, x.dtype),
-                                    bias, *padding, ho, wo, get_num_threads())
     (kh, kw), (sh, sw), (ph, pw) = w.shape[2:], stride, padding
     wp = x.shape[3] + 2 * pw
-    y = _conv_forward(np.ascontiguousarray(x), _weight_panels(np.asarray(w, x.dtype)), bias,
-                      kh, kw, ph, pw, get_num_threads())
+    x, w = np.ascontiguousarray(x), np.asarray(w, x.dtype)
+    if o < MR:
+        y = _conv_forward_direct(x, np.ascontiguousarray(w.reshape(o, -1)), bias, kh, kw, ph, pw,
+                                 get_num_threads())
+    else:
+        y = _conv_forward(x, _weight_panels(w), bias, kh, kw, ph, pw, get_num_threads())
     y = y.reshape(bsz, o, -1, wp)[:, :, ::sh, :wp - kw + 1:sw]
     return np.ascontiguousarray(y)
 
