@@ -31,6 +31,7 @@ MR = 8 if VEC_BYTES == 64 else 6  # rows of a tile: MR * NV accumulators + NV + 
 NV = 2  # vectors per tile row: NR = NV * VEC_BYTES / itemsize (32 float32 with AVX-512)
 KB = 256  # rows of a packed panel at most (one k-block)
 MC, NC = 128, 256  # rows and columns of c per parallel task, about
+CHUNK = 1 << 20  # numbers of a or of b packed at once, at most about
 
 
 @njit(inline="always")
@@ -141,47 +142,47 @@ def _balanced(panels, per_block):
     return blocks, (panels + blocks - 1) // blocks
 
 
+@njit(inline="always")
+def _block_product(ap, bp, c, ib0, ib1, jb0, jb1, q0, splits, accumulate):
+    """c (+)= the tiles of rows ib0..ib1 and columns jb0..jb1 of the panels' product, summed
+    over the k-blocks q0, q0 + splits, ... (the first one adds to c only if `accumulate`)."""
+    nr = bp.shape[3]
+    ct = np.empty((MR, nr), ap.dtype)
+    a_rows, b_rows = np.arange(MR), np.arange(ap.shape[2]) * nr  # panels: see _tile_product
+    # BEGIN TASK 2.1
+    for q in range(q0, ap.shape[0], splits):
+        for jb in range(jb0, jb1):
+            for ib in range(ib0, ib1):
+                _tile_product(ap[q, ib].ravel(), a_rows, MR, bp[q, jb].ravel(), b_rows, ct)
+                store_tile(ct, c, ib * MR, jb * nr, accumulate or q != q0)
+    # END TASK 2.1
+
+
 @njit(parallel=True, cache=True)
-def _gemm_packed(ap, bp, n, m, splits):
-    """Panels -> parts (splits, n, m); part s sums the k-blocks q = s, s + splits, ...
+def _gemm_packed(ap, bp, c, splits, accumulate):
+    """c (n, m) (+)= the product of the panels ap and bp.
 
     A task owns a block of about MC rows by NC columns of c (blocks of equal size, so the
-    threads get equal work) and one of the `splits` interleaved sets of k-blocks; splits <=
-    number of k-blocks, so every part gets at least one block.
+    threads get equal work) and one of the `splits` interleaved sets of k-blocks (splits <=
+    number of k-blocks): set 0 goes into c, the others into parts added to c at the end.
     """
-    nkb, na, nb = ap.shape[0], ap.shape[1], bp.shape[1]
-    nr = bp.shape[3]
+    n, m = c.shape
+    na, nb = ap.shape[1], bp.shape[1]
     ti, pi = _balanced(na, MC // MR)
-    tj, pj = _balanced(nb, NC // nr)
-    parts = np.empty((splits, n, m), ap.dtype)
+    tj, pj = _balanced(nb, NC // bp.shape[3])
+    parts = np.empty((splits - 1, n, m), ap.dtype)
     for t in prange(ti * tj * splits):
         s = t % splits
-        ib0 = (t // splits // tj) * pi
-        jb0 = (t // splits % tj) * pj
-        c, ct = parts[s], np.empty((MR, nr), ap.dtype)
-        a_rows, b_rows = np.arange(MR), np.arange(ap.shape[2]) * nr  # panels: see _tile_product
-        # BEGIN TASK 2.1
-        for q in range(s, nkb, splits):
-            for jb in range(jb0, min(nb, jb0 + pj)):
-                for ib in range(ib0, min(na, ib0 + pi)):
-                    _tile_product(ap[q, ib].ravel(), a_rows, MR, bp[q, jb].ravel(), b_rows, ct)
-                    store_tile(ct, c, ib * MR, jb * nr, q != s)
-        # END TASK 2.1
-    return parts
-
-
-@njit(parallel=True, cache=True)
-def _sum_parts(parts):
-    """parts (S, n, m) -> c (n, m) = sum over S."""
-    n, m = parts.shape[1], parts.shape[2]
-    c = np.empty((n, m), parts.dtype)
+        ib0, jb0 = (t // splits // tj) * pi, (t // splits % tj) * pj
+        ib1, jb1 = min(na, ib0 + pi), min(nb, jb0 + pj)
+        if s == 0:
+            _block_product(ap, bp, c, ib0, ib1, jb0, jb1, s, splits, accumulate)
+        else:
+            _block_product(ap, bp, parts[s - 1], ib0, ib1, jb0, jb1, s, splits, False)
     for i in prange(n):
-        for j in range(m):
-            c[i, j] = parts[0, i, j]
-        for s in range(1, parts.shape[0]):
+        for s in range(splits - 1):
             for j in range(m):
                 c[i, j] += parts[s, i, j]
-    return c
 
 
 @njit(cache=True)
@@ -191,19 +192,43 @@ def k_block(k):
 
 
 @njit(cache=True)
-def gemm(a, b, threads):
-    """c (n, m) = a (n, k) @ b (k, m) for float32/float64 arrays of any strides; c contiguous.
-
-    threads: how many threads will run the parallel loops (numba.get_num_threads()).
-    """
-    n, k = a.shape
-    m = b.shape[1]
-    if n == 0 or k == 0 or m == 0:
-        return np.zeros((n, m), a.dtype)
-    kb = k_block(k)
+def _gemm_block(a, b, c, threads, accumulate):
+    """c (+)= a @ b through packed copies of all of a and b (see the module's docstring)."""
+    kb = k_block(a.shape[1])
     ap = _pack(a.T, MR, kb)
     bp = _pack(b, tile_width(a), kb)
     tasks = _balanced(ap.shape[1], MC // MR)[0] * _balanced(bp.shape[1], NC // bp.shape[3])[0]
     splits = min(ap.shape[0], max(1, (2 * threads + tasks - 1) // tasks))
-    parts = _gemm_packed(ap, bp, n, m, splits)
-    return parts[0] if splits == 1 else _sum_parts(parts)
+    _gemm_packed(ap, bp, c, splits, accumulate)
+
+
+@njit(inline="always")
+def _chunk(size, budget, least):
+    """How much of a dimension of `size` one chunk takes: budget, at least `least`."""
+    return min(size, max(least, budget))
+
+
+@njit(cache=True)
+def gemm(a, b, threads):
+    """c (n, m) = a (n, k) @ b (k, m) for float32/float64 arrays of any strides; c contiguous.
+
+    threads: how many threads will run the parallel loops (numba.get_num_threads()).
+    Large operands go through in chunks of about CHUNK numbers each (c's rows, c's columns,
+    k), so the packed copies stay small: a 400 x 10000 operand is not copied whole.
+    """
+    n, k = a.shape
+    m = b.shape[1]
+    c = np.zeros((n, m), a.dtype)
+    if n == 0 or k == 0 or m == 0:
+        return c
+    kc = _chunk(k, CHUNK // max(n, m) // KB * KB, KB)
+    nc, mc = _chunk(n, CHUNK // kc, MC), _chunk(m, CHUNK // kc, NC)
+    if kc == k and nc == n and mc == m:
+        _gemm_block(a, b, c, threads, False)
+        return c
+    for k0 in range(0, k, kc):
+        for i0 in range(0, n, nc):
+            for j0 in range(0, m, mc):
+                _gemm_block(a[i0:i0 + nc, k0:k0 + kc], b[k0:k0 + kc, j0:j0 + mc],
+                            c[i0:i0 + nc, j0:j0 + mc], threads, k0 > 0)
+    return c
