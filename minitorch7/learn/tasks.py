@@ -71,8 +71,10 @@ TASKS = (
          "tensors"),
     # 2 Kernels
     Task("2.1", "Numba matmul kernel",
-         "c[i, j] = sum_k a[i, k] * b[k, j]: loop over the output with prange on the outer "
-         "index, accumulate in a local variable, and broadcast the leading (batch) dims",
+         "tiny products: c[i, j] = sum_k a[i, k] * b[k, j] in i-k-j order (the j loop runs "
+         "along rows); large ones, tile by tile: for each k-block q and each pair of packed "
+         "panels (ib, jb), _tile_product gives one MR x NR tile, which store_tile writes into "
+         "c at (ib*MR, jb*NR), adding to what is there after the first k-block",
          "cnn"),
     Task("2.2", "numba.cuda tiled matmul",
          "each block computes one TPB x TPB tile of c: loop over the k tiles, load one tile "
@@ -81,7 +83,11 @@ TASKS = (
          "cnn"),
     Task("2.3", "conv2d forward kernel",
          "y[b, o, i, j] = bias[o] + sum over c, u, v of w[o, c, u, v] * "
-         "x[b, c, i*sH + u - pH, j*sW + v - pW], where positions outside x count as zero",
+         "x[b, c, i*sH + u - pH, j*sW + v - pW], where positions outside x count as zero. Over "
+         "the flattened padded image, window position r of pixel p is xflat[offsets[r] + p]: "
+         "for each tile of MR channels by NR pixels and each k-block, _tile_product reads "
+         "the pixels straight from the image; the direct kernel adds w2[o, r] times the "
+         "image shifted by offsets[r]",
          "cnn"),
     Task("2.4", "max pooling kernels",
          "forward: take the max over each kH x kW window (padding is -inf) and remember "
@@ -90,7 +96,9 @@ TASKS = (
          "cnn"),
     Task("2.5", "conv2d backward",
          "every forward term w[o,c,u,v] * x[b,c,h,w] sends dy[b,o,i,j] back to both factors: "
-         "gx[b,c,h,w] += w * dy, gw[o,c,u,v] += x * dy, and gb[o] is dy summed over b, i, j",
+         "gx[b,c,h,w] += w * dy, gw[o,c,u,v] += x * dy, and gb[o] is dy summed over b, i, j. "
+         "gx is a forward convolution of dy (zero-spread when strided) with w flipped and its "
+         "channels swapped; gw^T = im2col(x) @ dy^T, its rows read from the image at offsets[r]",
          "cnn"),
     # 3 Layers and training
     Task("3.1", "Linear",
