@@ -15,7 +15,7 @@ processes load the machine code from __pycache__. Nothing is compiled at import.
 import numpy as np
 from numba import get_num_threads, njit, prange
 
-from ._numba_gemm import MR, _pack, _tile_product, gemm, k_block, store_tile, tile_width
+from ._numba_gemm import MR, _pack, _tile_product, gemm, store_tile, tile_width
 from ._shapes import check_grad_shape, conv2d_shape, matmul_shapes, pairs, pool2d_shape
 
 
@@ -96,77 +96,85 @@ def _window_offsets(ch, kh, kw, hp, wp):
 
 
 def _weight_panels(w):
-    """w (O, C, kH, kW) -> gemm A panels of w as an (O, C*kH*kW) matrix (see _numba_gemm)."""
+    """w (O, C, kH, kW) -> gemm A panels of w as an (O, C*kH*kW) matrix, one k-block (the B
+    side is the image itself, not a panel that must fit in L1; see _numba_gemm)."""
     w2 = w.reshape(w.shape[0], -1)
-    return _pack(w2.T, MR, k_block(w2.shape[1]))
+    return _pack(w2.T, MR, w2.shape[1])[0]
+
+
+@njit(inline="always")
+def _crop(wide, y, bias, wp):
+    """y (O, Ho, Wo) = wide (O, Ho*Wp) + bias, without the scratch columns w >= Wo."""
+    for oc in range(y.shape[0]):
+        for oh in range(y.shape[1]):
+            src, dst = wide[oc, oh * wp:], y[oc, oh]
+            for ow in range(y.shape[2]):
+                dst[ow] = src[ow] + bias[oc]
 
 
 @njit(parallel=True, fastmath=True, cache=True)
 def _conv_forward(x, ap, bias, kh, kw, ph, pw, threads):
-    """Stride 1: x (B,C,H,W) contiguous, ap = _weight_panels(w) -> y (B, O, Ho*Wp), where
-    Wp = W + 2*pW; columns Wo..Wp-1 of each output row are scratch for the caller to drop.
+    """Stride 1: x (B,C,H,W) contiguous, ap = _weight_panels(w) -> y (B, O, Ho, Wo).
 
-    Flatten the padded image to one row. Window position r = (c*kH + i)*kW + j of output
-    pixel p = h*Wp + w is then xflat[offsets[r] + p]: row r of the im2col matrix is the image
-    itself, shifted by offsets[r], and NR consecutive pixels are NR consecutive numbers. So
-    y[b] = bias + W @ im2col runs tile by tile straight from the image, with no window
-    copied; it pays (Wp - Wo) scratch columns per row instead. Each thread owns every
-    threads-th image.
+    Flatten the padded image (Hp, Wp) to one row. Window position r = (c*kH + i)*kW + j of
+    the output pixel p = h*Wp + w is then xflat[offsets[r] + p]: row r of the im2col matrix
+    is the image itself, shifted by offsets[r], and NR consecutive pixels are NR consecutive
+    numbers. So y[b] = bias + W @ im2col runs tile by tile straight from the image, with no
+    window copied; it pays for Wp - Wo scratch columns per output row instead (dropped when
+    the tile is stored). Each thread owns every threads-th image.
     """
     bsz, ch, h, w = x.shape
     hp, wp = h + 2 * ph, w + 2 * pw
-    npix, nr = (hp - kh + 1) * wp, tile_width(x)
-    nkb, na, kb = ap.shape[0], ap.shape[1], ap.shape[2]
-    nb = (npix + nr - 1) // nr
+    ho, wo, nr = hp - kh + 1, wp - kw + 1, tile_width(x)
+    nb = (ho * wp + nr - 1) // nr
     offsets = _window_offsets(ch, kh, kw, hp, wp)
     a_rows = np.arange(MR)
-    y = np.empty((bsz, bias.shape[0], npix), x.dtype)
+    y = np.empty((bsz, bias.shape[0], ho, wo), x.dtype)
     for t in prange(threads):
         flat, xp = _image_buffer(ch, hp, wp, kw + nr, x)  # the last tiles read past the image
-        ct = np.empty((MR, nr), x.dtype)
+        wide, ct = np.empty((bias.shape[0], ho * wp), x.dtype), np.empty((MR, nr), x.dtype)
         for b in range(t, bsz, threads):
             _pad_image(x[b], xp, ph, pw)
-            out = y[b]
-            for oc in range(bias.shape[0]):
-                out[oc] = bias[oc]
             # BEGIN TASK 2.3
             for jb in range(nb):
                 pixels = flat[jb * nr:]
-                for ib in range(na):
-                    for q in range(nkb):
-                        _tile_product(ap[q, ib].ravel(), a_rows, MR,
-                                      pixels, offsets[q * kb:(q + 1) * kb], ct)
-                        store_tile(ct, out, ib * MR, jb * nr, True)
+                for ib in range(ap.shape[0]):
+                    _tile_product(ap[ib].ravel(), a_rows, MR, pixels, offsets, ct)
+                    store_tile(ct, wide, ib * MR, jb * nr, False)
             # END TASK 2.3
+            _crop(wide, y[b], bias, wp)
     return y
 
 
 @njit(parallel=True, fastmath=True, cache=True)
 def _conv_forward_direct(x, w2, bias, kh, kw, ph, pw, threads):
     """_conv_forward for few output channels (O < MR, e.g. gx of a 1-channel input), where a
-    tile would fill a few of its MR rows: y (B, O, Ho*Wp), Wp = W + 2*pW, stride 1.
+    tile would fill a few of its MR rows: y (B, O, Ho, Wo), stride 1.
 
-    Over the flattened padded image each output plane is a sum of shifted copies of it:
+    Over the flattened padded image each output plane (with its scratch columns, as in
+    _conv_forward) is a sum of shifted copies of it:
     y[b, o] = bias[o] + sum over r of w2[o, r] * xflat[offsets[r]:offsets[r] + Ho*Wp].
     """
     bsz, ch, h, w = x.shape
     hp, wp = h + 2 * ph, w + 2 * pw
-    npix = (hp - kh + 1) * wp
+    ho, wo = hp - kh + 1, wp - kw + 1
     offsets = _window_offsets(ch, kh, kw, hp, wp)
-    y = np.empty((bsz, bias.shape[0], npix), x.dtype)
+    y = np.empty((bsz, bias.shape[0], ho, wo), x.dtype)
     for t in prange(threads):
         flat, xp = _image_buffer(ch, hp, wp, kw, x)  # the last rows read past the image
+        wide = np.empty((bias.shape[0], ho * wp), x.dtype)
         for b in range(t, bsz, threads):
             _pad_image(x[b], xp, ph, pw)
             # BEGIN TASK 2.3
+            wide[:] = 0
             for oc in range(bias.shape[0]):
-                out = y[b, oc]
-                out[:] = bias[oc]
+                out = wide[oc]
                 for r in range(offsets.shape[0]):
                     weight, src = w2[oc, r], flat[offsets[r]:]
-                    for p in range(npix):
+                    for p in range(ho * wp):
                         out[p] += weight * src[p]
             # END TASK 2.3
+            _crop(wide, y[b], bias, wp)
     return y
 
 
@@ -179,18 +187,16 @@ def conv2d_forward(x, w, b, stride, padding):
     result, subsampled (Torch7's lab never strides; this keeps one kernel).
     """
     stride, padding = pairs("conv2d_forward", stride, padding)
-    bsz, o, ho, wo = conv2d_shape(x.shape, w.shape, stride, padding)
+    conv2d_shape(x.shape, w.shape, stride, padding)
+    o, kh, kw = w.shape[0], *w.shape[2:]
     bias = np.zeros(o, x.dtype) if b is None else np.ascontiguousarray(b, x.dtype)
-    (kh, kw), (sh, sw), (ph, pw) = w.shape[2:], stride, padding
-    wp = x.shape[3] + 2 * pw
     x, w = np.ascontiguousarray(x), np.asarray(w, x.dtype)
     if o < MR:
-        y = _conv_forward_direct(x, np.ascontiguousarray(w.reshape(o, -1)), bias, kh, kw, ph, pw,
-                                 get_num_threads())
+        y = _conv_forward_direct(x, np.ascontiguousarray(w.reshape(o, -1)), bias, kh, kw,
+                                 *padding, get_num_threads())
     else:
-        y = _conv_forward(x, _weight_panels(w), bias, kh, kw, ph, pw, get_num_threads())
-    y = y.reshape(bsz, o, -1, wp)[:, :, ::sh, :wp - kw + 1:sw]
-    return np.ascontiguousarray(y)
+        y = _conv_forward(x, _weight_panels(w), bias, kh, kw, *padding, get_num_threads())
+    return y if stride == (1, 1) else np.ascontiguousarray(y[:, :, ::stride[0], ::stride[1]])
 
 
 def conv2d_backward_input(gy, w, input_shape, stride, padding):
