@@ -102,7 +102,7 @@ def _pack(x, width, kb):
     """
     k, n = x.shape
     nkb, npan = (k + kb - 1) // kb, (n + width - 1) // width
-    p = np.zeros((nkb, npan, kb, width), x.dtype)
+    p = np.empty((nkb, npan, kb, width), x.dtype)
     along_rows = x.strides[1] <= x.strides[0]
     group = max(1, 64 // width) if along_rows else 1
     ngroups = (npan + group - 1) // group
@@ -110,6 +110,9 @@ def _pack(x, width, kb):
         q, g = t // ngroups, t % ngroups
         k0, rows = q * kb, min(kb, k - q * kb)
         last = min(npan, (g + 1) * group)
+        for jp in range(g * group, last):  # the zero padding: past k, past n
+            p[q, jp, rows:] = 0
+            p[q, jp, :, min(width, n - jp * width):] = 0
         if along_rows:
             for kk in range(rows):
                 for jp in range(g * group, last):
@@ -127,12 +130,13 @@ def _pack(x, width, kb):
 
 
 @njit(inline="always")
-def store_tile(ct, c, i0, j0, accumulate):
-    """c[i0:i0+MR, j0:j0+NR] (+)= ct, clipped to c's edges (the panels' zero padding)."""
-    for i in range(min(ct.shape[0], c.shape[0] - i0)):
-        row = c[i0 + i, j0:]
-        for j in range(min(ct.shape[1], c.shape[1] - j0)):
-            row[j] = row[j] + ct[i, j] if accumulate else ct[i, j]
+def store_tile(ct, c, i0, j0, i1, j1, accumulate):
+    """c[i0:i0+MR, j0:j0+NR] (+)= ct, clipped to rows < i1 and columns < j1 (the panels'
+    zero padding is dropped). c is C-contiguous, so the rows' loops vectorise."""
+    for i in range(min(ct.shape[0], i1 - i0)):
+        row = c[i0 + i]
+        for j in range(min(ct.shape[1], j1 - j0)):
+            row[j0 + j] = row[j0 + j] + ct[i, j] if accumulate else ct[i, j]
 
 
 @njit(inline="always")
@@ -143,9 +147,10 @@ def _balanced(panels, per_block):
 
 
 @njit(inline="always")
-def _block_product(ap, bp, c, ib0, ib1, jb0, jb1, q0, splits, accumulate):
-    """c (+)= the tiles of rows ib0..ib1 and columns jb0..jb1 of the panels' product, summed
-    over the k-blocks q0, q0 + splits, ... (the first one adds to c only if `accumulate`)."""
+def _block_product(ap, bp, c, ci, cj, n, m, ib0, ib1, jb0, jb1, q0, splits, accumulate):
+    """c[ci:ci+n, cj:cj+m] (+)= the tiles of rows ib0..ib1 and columns jb0..jb1 of the
+    panels' product, summed over the k-blocks q0, q0 + splits, ... (the first one adds to c
+    only if `accumulate`)."""
     nr = bp.shape[3]
     ct = np.empty((MR, nr), ap.dtype)
     a_rows, b_rows = np.arange(MR), np.arange(ap.shape[2]) * nr  # panels: see _tile_product
@@ -154,19 +159,19 @@ def _block_product(ap, bp, c, ib0, ib1, jb0, jb1, q0, splits, accumulate):
         for jb in range(jb0, jb1):
             for ib in range(ib0, ib1):
                 _tile_product(ap[q, ib].ravel(), a_rows, MR, bp[q, jb].ravel(), b_rows, ct)
-                store_tile(ct, c, ib * MR, jb * nr, accumulate or q != q0)
+                store_tile(ct, c, ci + ib * MR, cj + jb * nr, ci + n, cj + m,
+                           accumulate or q != q0)
     # END TASK 2.1
 
 
 @njit(parallel=True, cache=True)
-def _gemm_packed(ap, bp, c, splits, accumulate):
-    """c (n, m) (+)= the product of the panels ap and bp.
+def _gemm_packed(ap, bp, c, ci, cj, n, m, splits, accumulate):
+    """c[ci:ci+n, cj:cj+m] (+)= the product of the panels ap and bp; c C-contiguous.
 
-    A task owns a block of about MC rows by NC columns of c (blocks of equal size, so the
+    A task owns a block of about MC rows by NC columns (blocks of equal size, so the
     threads get equal work) and one of the `splits` interleaved sets of k-blocks (splits <=
     number of k-blocks): set 0 goes into c, the others into parts added to c at the end.
     """
-    n, m = c.shape
     na, nb = ap.shape[1], bp.shape[1]
     ti, pi = _balanced(na, MC // MR)
     tj, pj = _balanced(nb, NC // bp.shape[3])
@@ -176,13 +181,14 @@ def _gemm_packed(ap, bp, c, splits, accumulate):
         ib0, jb0 = (t // splits // tj) * pi, (t // splits % tj) * pj
         ib1, jb1 = min(na, ib0 + pi), min(nb, jb0 + pj)
         if s == 0:
-            _block_product(ap, bp, c, ib0, ib1, jb0, jb1, s, splits, accumulate)
+            _block_product(ap, bp, c, ci, cj, n, m, ib0, ib1, jb0, jb1, s, splits, accumulate)
         else:
-            _block_product(ap, bp, parts[s - 1], ib0, ib1, jb0, jb1, s, splits, False)
+            _block_product(ap, bp, parts[s - 1], 0, 0, n, m, ib0, ib1, jb0, jb1, s, splits,
+                           False)
     for i in prange(n):
         for s in range(splits - 1):
             for j in range(m):
-                c[i, j] += parts[s, i, j]
+                c[ci + i, cj + j] += parts[s, i, j]
 
 
 @njit(cache=True)
@@ -192,14 +198,15 @@ def k_block(k):
 
 
 @njit(cache=True)
-def _gemm_block(a, b, c, threads, accumulate):
-    """c (+)= a @ b through packed copies of all of a and b (see the module's docstring)."""
+def _gemm_block(a, b, c, ci, cj, threads, accumulate):
+    """c[ci:, cj:] (+)= a @ b through packed copies of all of a and b (see the module's
+    docstring)."""
     kb = k_block(a.shape[1])
     ap = _pack(a.T, MR, kb)
     bp = _pack(b, tile_width(a), kb)
     tasks = _balanced(ap.shape[1], MC // MR)[0] * _balanced(bp.shape[1], NC // bp.shape[3])[0]
     splits = min(ap.shape[0], max(1, (2 * threads + tasks - 1) // tasks))
-    _gemm_packed(ap, bp, c, splits, accumulate)
+    _gemm_packed(ap, bp, c, ci, cj, a.shape[0], b.shape[1], splits, accumulate)
 
 
 @njit(inline="always")
@@ -223,12 +230,9 @@ def gemm(a, b, threads):
         return c
     kc = _chunk(k, CHUNK // max(n, m) // KB * KB, KB)
     nc, mc = _chunk(n, CHUNK // kc, MC), _chunk(m, CHUNK // kc, NC)
-    if kc == k and nc == n and mc == m:
-        _gemm_block(a, b, c, threads, False)
-        return c
     for k0 in range(0, k, kc):
         for i0 in range(0, n, nc):
             for j0 in range(0, m, mc):
-                _gemm_block(a[i0:i0 + nc, k0:k0 + kc], b[k0:k0 + kc, j0:j0 + mc],
-                            c[i0:i0 + nc, j0:j0 + mc], threads, k0 > 0)
+                _gemm_block(a[i0:i0 + nc, k0:k0 + kc], b[k0:k0 + kc, j0:j0 + mc], c, i0, j0,
+                            threads, k0 > 0)
     return c

@@ -7,13 +7,17 @@
     conv2d_backward_input   a forward convolution of gy with the flipped, transposed weights
     conv2d_backward_weight  per thread, over groups of images; partial sums added at the end
     max/avg pooling         one parallel task per (batch, channel) plane
+    log_softmax (+backward) one parallel task per row, fused passes, a vectorised exp
 
 Kernels are @njit(parallel=True, cache=True): the first call compiles (seconds), later
 processes load the machine code from __pycache__. Nothing is compiled at import.
 """
 
+import math
+
 import numpy as np
-from numba import get_num_threads, njit, prange
+from numba import get_num_threads, njit, prange, types
+from numba.extending import intrinsic
 
 from ._numba_gemm import MR, _pack, _tile_product, gemm, store_tile, tile_width
 from ._shapes import check_grad_shape, conv2d_shape, matmul_shapes, pairs, pool2d_shape
@@ -140,7 +144,7 @@ def _conv_forward(x, ap, bias, kh, kw, ph, pw, threads):
                 pixels = flat[jb * nr:]
                 for ib in range(ap.shape[0]):
                     _tile_product(ap[ib].ravel(), a_rows, MR, pixels, offsets, ct)
-                    store_tile(ct, wide, ib * MR, jb * nr, False)
+                    store_tile(ct, wide, ib * MR, jb * nr, wide.shape[0], wide.shape[1], False)
             # END TASK 2.3
             _crop(wide, y[b], bias, wp)
     return y
@@ -265,7 +269,7 @@ def _conv_backward_weight(gy, x, kh, kw, ph, pw, threads):
                     a_rows[i] = offsets[min(ib * MR + i, kdim - 1)]
                 for jb in range(nb):
                     _tile_product(flat, a_rows, 1, bp[jb].ravel(), b_rows, ct)
-                    store_tile(ct, gw, ib * MR, jb * nr, True)
+                    store_tile(ct, gw, ib * MR, jb * nr, gw.shape[0], gw.shape[1], True)
             # END TASK 2.5
     return gw_parts.sum(axis=0), gb_parts.sum(axis=0)
 
@@ -397,3 +401,83 @@ def avgpool2d_backward(gy, input_shape, kernel, stride, padding):
     check_grad_shape("avgpool2d_backward", gy.shape,
                      pool2d_shape(input_shape, kernel, stride, padding, "avgpool2d_backward"))
     return _avgpool_backward(gy, *input_shape[2:], *kernel, *stride, *padding)
+
+
+@intrinsic
+def _float_from_bits(typingctx, bits):
+    """The float64 whose IEEE-754 bit pattern is the int64 `bits`."""
+    return types.float64(bits), lambda context, builder, signature, args: builder.bitcast(
+        args[0], context.get_value_type(types.float64))
+
+
+@njit(inline="always", fastmath=True)
+def _exp_nonpositive(x):
+    """exp(x) for x <= 0 in float64, as plain arithmetic so that loops over it vectorise
+    (Numba calls libm's scalar exp otherwise). x = n ln2 + r with |r| <= ln2/2, so
+    exp(x) = 2^n exp(r): a degree-11 Taylor polynomial for exp(r) (relative error < 1e-14)
+    times 2^n built from its bits. Below -708, exp(x) is 0 to double precision here."""
+    x = max(x, -708.0)
+    n = np.floor(x * 1.4426950408889634 + 0.5)
+    r = x - n * 0.6931471805599453
+    p = _INVERSE_FACTORIALS[0]
+    for c in _INVERSE_FACTORIALS[1:]:  # Horner: p = sum over k <= 11 of r^k / k!
+        p = p * r + c
+    return p * _float_from_bits((np.int64(n) + 1023) << 52)
+
+
+_INVERSE_FACTORIALS = tuple(1.0 / math.factorial(k) for k in range(11, -1, -1))
+
+
+@njit(parallel=True, fastmath=True, cache=True)
+def _log_softmax_rows(x):
+    """y[r] = x[r] - max - log(sum(exp(x[r] - max))) for each row of x (R, C), C >= 1."""
+    y = np.empty_like(x)
+    for row in prange(x.shape[0]):
+        # BEGIN TASK 3.3
+        src, out = x[row], y[row]
+        top = src[0]
+        for j in range(src.shape[0]):
+            top = max(top, src[j])
+        total = 0.0
+        for j in range(src.shape[0]):
+            total += _exp_nonpositive(src[j] - top)
+        shift = top + np.log(total)
+        for j in range(src.shape[0]):
+            out[j] = src[j] - shift
+        # END TASK 3.3
+    return y
+
+
+@njit(parallel=True, fastmath=True, cache=True)
+def _log_softmax_rows_backward(y, gy):
+    """gx[r] = gy[r] - exp(y[r]) * sum(gy[r]) for each row of y, gy (R, C)."""
+    gx = np.empty_like(gy)
+    for row in prange(y.shape[0]):
+        # BEGIN TASK 3.3
+        total = 0.0
+        for j in range(y.shape[1]):
+            total += gy[row, j]
+        for j in range(y.shape[1]):
+            gx[row, j] = gy[row, j] - _exp_nonpositive(y[row, j]) * total
+        # END TASK 3.3
+    return gx
+
+
+def _rows(x):
+    """x (..., C) as a contiguous (R, C) matrix."""
+    return np.ascontiguousarray(x).reshape(-1, x.shape[-1])
+
+
+def log_softmax(x):
+    """log softmax over the last axis, one fused pass per row (see _log_softmax_rows)."""
+    if x.size == 0:
+        return np.empty_like(x)
+    return _log_softmax_rows(_rows(x)).reshape(x.shape)
+
+
+def log_softmax_backward(y, gy):
+    """y = log_softmax(x), gy = dL/dy -> dL/dx = gy - exp(y) * sum(gy), over the last axis."""
+    if y.size == 0:
+        return np.empty_like(gy)
+    return _log_softmax_rows_backward(_rows(y), _rows(gy.astype(y.dtype, copy=False))
+                                      ).reshape(y.shape)

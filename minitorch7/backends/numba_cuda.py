@@ -444,6 +444,11 @@ def log_softmax(x, axis=-1):
     return shifted - log(sum(exp(shifted), axis=axis, keepdims=True))
 
 
+def log_softmax_backward(y, gy):
+    """y = log_softmax(x), gy = dL/dy -> dL/dx = gy - exp(y) * sum(gy), over the last axis."""
+    return gy - exp(y) * sum(gy, axis=-1, keepdims=True)
+
+
 def nll_loss(logp, target, size_average=True):
     """Torch7 ClassNLLCriterion: -sum_i logp[i, target[i]] (/ N when size_average).
     logp (N, C), target (N,) integer -> 0-d array."""

@@ -104,3 +104,22 @@ def avgpool2d_backward(gy, input_shape, kernel, stride, padding):
     scaled = gy / (kernel[0] * kernel[1])
     cols = np.broadcast_to(scaled[..., None, None], gy.shape + kernel)
     return _col2im(cols, input_shape, stride, padding)
+
+
+def log_softmax(x):
+    """log softmax over the last axis: y = x - max - log(sum(exp(x - max)))."""
+    # BEGIN TASK 3.3
+    out = x - x.max(axis=-1, keepdims=True)
+    out -= np.log(np.exp(out).sum(axis=-1, keepdims=True))
+    # END TASK 3.3
+    return out
+
+
+def log_softmax_backward(y, gy):
+    """y = log_softmax(x), gy = dL/dy -> dL/dx = gy - exp(y) * sum(gy), over the last axis."""
+    # BEGIN TASK 3.3
+    gx = np.exp(y)  # one vocabulary-wide buffer, updated in place
+    gx *= -gy.sum(axis=-1, keepdims=True)
+    gx += gy
+    # END TASK 3.3
+    return gx

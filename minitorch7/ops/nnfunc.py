@@ -2,36 +2,30 @@
 softmax, log-softmax, the negative log-likelihood and binary cross-entropy."""
 
 from ..autograd import Function
-from ..device import array_module
+from ..device import array_module, kernels_for
 
 
 class LogSoftmax(Function):
     """log softmax over ``dim``: y = x - max - log(sum(exp(x - max))).
 
-    dx = dy - exp(y) * sum(dy) over dim.
+    dx = dy - exp(y) * sum(dy) over dim. The backend's kernels work over the last axis
+    (numpy_ref's are the readable formulas; numba_cpu fuses the passes of each row).
     """
 
     @staticmethod
     def forward(ctx, x, dim):
-        # BEGIN TASK 3.3
-        xp = array_module(x)
-        out = x - xp.max(x, axis=dim, keepdims=True)
-        out -= xp.log(xp.sum(xp.exp(out), axis=dim, keepdims=True))
-        # END TASK 3.3
+        xp, kernels = array_module(x), kernels_for(x)
+        out = xp.moveaxis(kernels.log_softmax(xp.moveaxis(x, dim, -1)), -1, dim)
         ctx.save_for_backward(out)
         ctx.dim = dim
         return out
 
     @staticmethod
     def backward(ctx, grad):
-        # BEGIN TASK 3.3
         (out,) = ctx.saved_arrays
-        xp = array_module(out)
-        grad_x = xp.exp(out)  # one buffer, updated in place: these are vocabulary-wide
-        grad_x *= -xp.sum(grad, axis=ctx.dim, keepdims=True)
-        grad_x += grad
-        return grad_x, None
-        # END TASK 3.3
+        xp, kernels, dim = array_module(out), kernels_for(out), ctx.dim
+        grad_x = kernels.log_softmax_backward(xp.moveaxis(out, dim, -1), xp.moveaxis(grad, dim, -1))
+        return xp.moveaxis(grad_x, -1, dim), None
 
 
 class Softmax(Function):
