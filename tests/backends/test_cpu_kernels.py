@@ -376,3 +376,47 @@ def test_warm_cache_new_process_runs_every_kernel_quickly():
     subprocess.run(run, cwd=root, check=True, capture_output=True)  # fills the cache
     out = subprocess.run(run, cwd=root, check=True, capture_output=True, text=True)
     assert float(out.stdout.strip().splitlines()[-1]) < 3.0
+
+
+# ---------------------------------------------------------------- log-softmax
+def _log_softmax_loops(x):
+    """log softmax over the last axis, row by row with math.exp: the formula, plainly."""
+    import math
+
+    rows = x.reshape(-1, x.shape[-1]).astype(np.float64)
+    out = np.empty_like(rows)
+    for r, row in enumerate(rows):
+        top = max(row)
+        total = sum(math.exp(v - top) for v in row)
+        out[r] = [v - top - math.log(total) for v in row]
+    return out.reshape(x.shape)
+
+
+@pytest.mark.task_3_3
+@FAST
+@given(shape=st.sampled_from([(1,), (7,), (3, 5), (2, 3, 33), (4, 1000)]), dtype=DTYPES,
+       scale=st.sampled_from([1.0, 30.0, 1e4]), how=LAYOUTS, seed=st.integers(0, 999))
+def test_log_softmax_matches_reference(shape, dtype, scale, how, seed):
+    """Large logits too: exp(x - max) underflows to 0 for all but the largest."""
+    x = data(seed, shape, dtype) * scale
+    want = numpy_ref.log_softmax(x)
+    np.testing.assert_allclose(want, _log_softmax_loops(x), **tol(dtype))
+    close(numba_cpu.log_softmax(layout(x, how)), want, dtype)
+
+
+@pytest.mark.task_3_3
+@FAST
+@given(shape=st.sampled_from([(1,), (6,), (3, 5), (2, 3, 33), (4, 1000)]), dtype=DTYPES,
+       how=LAYOUTS, seed=st.integers(0, 999))
+def test_log_softmax_backward_matches_reference(shape, dtype, how, seed):
+    y = numpy_ref.log_softmax(data(seed, shape, dtype) * 5)
+    gy = data(seed + 1, shape, dtype)
+    want = numpy_ref.log_softmax_backward(y, gy)
+    np.testing.assert_allclose(want, gy - np.exp(y) * gy.sum(-1, keepdims=True), **tol(dtype))
+    close(numba_cpu.log_softmax_backward(layout(y, how), layout(gy, how)), want, dtype)
+
+
+def test_log_softmax_of_no_rows():
+    for mod in (numba_cpu, numpy_ref):
+        assert mod.log_softmax(np.zeros((0, 4), np.float32)).shape == (0, 4)
+        assert mod.log_softmax_backward(np.zeros((0, 4)), np.zeros((0, 4))).shape == (0, 4)

@@ -187,6 +187,9 @@ def test_log_softmax_and_nll_loss(n, c, dtype, seed):
     grad = np.zeros((n, c), dtype)
     grad[np.arange(n), target] = -2.0 / n
     check(nc.nll_loss_backward(dev(np.array(2.0, dtype)), dev(target), (n, c)), grad, dtype)
+    gy = data(seed + 1, (n, c), dtype)
+    check(nc.log_softmax_backward(got, dev(gy)), gy - np.exp(logp) * gy.sum(1, keepdims=True),
+          dtype)
 
 
 # ---------------------------------------------------------------- matmul (Task 2.2)
