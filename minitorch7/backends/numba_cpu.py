@@ -259,11 +259,13 @@ def _conv_backward_weight(gy, x, kh, kw, ph, pw, threads):
             _pad_image(x[b], xp, ph, pw)
             # BEGIN TASK 2.5
             for oc in range(o):
-                dst = bp[oc // nr, :, oc % nr]
+                dst, total = bp[oc // nr, :, oc % nr], 0.0
                 for oh in range(ho):
+                    src, out = gy[b, oc, oh], dst[oh * wp:]
                     for ow in range(wo):
-                        dst[oh * wp + ow] = gy[b, oc, oh, ow]
-                        gb[oc] += gy[b, oc, oh, ow]
+                        out[ow] = src[ow]
+                        total += src[ow]
+                gb[oc] += total
             for ib in range(na):
                 for i in range(MR):  # rows past C*kH*kW repeat the last one; store_tile drops them
                     a_rows[i] = offsets[min(ib * MR + i, kdim - 1)]
