@@ -112,7 +112,7 @@ class LSTMLayer(Function):
         B = gx.shape[1]
         hc = xp.empty((2, T, B, H), gates_x.dtype)
         cell = xp.empty((T, B, 5 * H), gates_x.dtype)  # i, g, f, o, tanh(c) of each step
-        w_t = w_h.T
+        w_t = xp.ascontiguousarray(w_h.T)  # transposed once, not at every step's product
         h, c = h0.reshape(B, H), c0.reshape(B, H)
         for t in range(T):
             a = gx[t] + kernels.matmul(h, w_t)
