@@ -42,35 +42,40 @@ def tile_width(dtype_like):
 
 
 @intrinsic
-def _tile_product(typingctx, a, a_rows, a_step, b, b_rows, ct):
-    """ct (MR, NR) = sum over kk < len(b_rows) of outer(A[kk], B[kk]), where
+def _tile_product(typingctx, kb, a, a_rows, a_step, b, b_rows, b_step, ct):
+    """ct (MR, NR) = sum over kk < kb of outer(A[kk], B[kk]), where
     A[kk, i] = a[a_rows[i] + kk * a_step] (i < MR) and B[kk, j] = b[b_rows[kk] + j] (j < NR).
 
-    a and b are 1-D and contiguous, ct is C-contiguous. For packed panels (the gemm) a_rows
-    is 0..MR-1, a_step is MR and b_rows[kk] is kk * NR; conv2d passes offsets into an image
-    instead, so that its windows need no copying.
+    a and b are 1-D and contiguous, ct is C-contiguous. a_rows = None means rows 0..MR-1,
+    b_rows = None means b_rows[kk] = kk * b_step: packed panels (the gemm) pass None, MR,
+    None, NR. conv2d passes offsets into an image instead, so that its windows need no
+    copying. (The tables cost registers: with both None, every address is one base plus a
+    constant, and nothing spills.)
     """
+    rows_given, offsets_given = (isinstance(t, types.Array) for t in (a_rows, b_rows))
 
     def codegen(context, builder, signature, args):
-        a, a_rows, a_step, b, b_rows, c = (
+        kb, a, a_rows, a_step, b, b_rows, b_step, c = (
             context.make_array(t)(context, builder, v) if isinstance(t, types.Array) else v
             for t, v in zip(signature.args, args))
-        real = context.get_value_type(signature.args[0].dtype)
+        real = context.get_value_type(signature.args[1].dtype)
         width = VEC_BYTES // context.get_abi_sizeof(real)
         vector = ir.VectorType(real, width)
         i64 = ir.IntType(64)
         acc = [cgutils.alloca_once_value(builder, ir.Constant(vector, [0.0] * width))
                for _ in range(MR * NV)]  # promoted to registers by LLVM (mem2reg)
-        a_starts = [builder.gep(a.data, [builder.load(builder.gep(a_rows.data, [i64(i)]))])
-                    for i in range(MR)]
+        a_starts = [builder.gep(a.data, [builder.load(builder.gep(a_rows.data, [i64(i)]))
+                                         if rows_given else i64(i)]) for i in range(MR)]
         splat = ir.Constant(ir.VectorType(ir.IntType(32), width), [0] * width)
 
         def vector_at(base, offset):
             return builder.bitcast(builder.gep(base, [offset]), vector.as_pointer())
 
-        with cgutils.for_range(builder, builder.extract_value(b_rows.shape, 0)) as loop:
+        with cgutils.for_range(builder, kb) as loop:
             kk = loop.index
-            b_row = builder.gep(b.data, [builder.load(builder.gep(b_rows.data, [kk]))])
+            b_offset = (builder.load(builder.gep(b_rows.data, [kk])) if offsets_given
+                        else builder.mul(kk, b_step))
+            b_row = builder.gep(b.data, [b_offset])
             b_vectors = [builder.load(vector_at(b_row, i64(v * width)), align=1)
                          for v in range(NV)]
             a_offset = builder.mul(kk, a_step)
@@ -89,7 +94,7 @@ def _tile_product(typingctx, a, a_rows, a_step, b, b_rows, ct):
                 builder.store(builder.load(acc[i * NV + v]), out, align=1)
         return context.get_dummy_value()
 
-    return types.none(a, a_rows, a_step, b, b_rows, ct), codegen
+    return types.none(kb, a, a_rows, a_step, b, b_rows, b_step, ct), codegen
 
 
 @njit(parallel=True, cache=True)
@@ -154,12 +159,12 @@ def _block_product(ap, bp, c, ci, cj, n, m, ib0, ib1, jb0, jb1, q0, splits, accu
     only if `accumulate`)."""
     nr = bp.shape[3]
     ct = np.empty((MR, nr), ap.dtype)
-    a_rows, b_rows = np.arange(MR), np.arange(ap.shape[2]) * nr  # panels: see _tile_product
     # BEGIN TASK 2.1
     for q in range(q0, ap.shape[0], splits):
         for ib in range(ib0, ib1):
             for jb in range(jb0, jb1):
-                _tile_product(ap[q, ib].ravel(), a_rows, MR, bp[q, jb].ravel(), b_rows, ct)
+                _tile_product(ap.shape[2], ap[q, ib].ravel(), None, MR, bp[q, jb].ravel(), None,
+                              nr, ct)
                 store_tile(ct, c, ci + ib * MR, cj + jb * nr, ci + n, cj + m,
                            accumulate or q != q0)
     # END TASK 2.1

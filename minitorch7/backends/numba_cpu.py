@@ -132,7 +132,6 @@ def _conv_forward(x, ap, bias, kh, kw, ph, pw, threads):
     ho, wo, nr = hp - kh + 1, wp - kw + 1, tile_width(x)
     nb = (ho * wp + nr - 1) // nr
     offsets = _window_offsets(ch, kh, kw, hp, wp)
-    a_rows = np.arange(MR)
     y = np.empty((bsz, bias.shape[0], ho, wo), x.dtype)
     for t in prange(threads):
         flat, xp = _image_buffer(ch, hp, wp, kw + nr, x)  # the last tiles read past the image
@@ -143,7 +142,7 @@ def _conv_forward(x, ap, bias, kh, kw, ph, pw, threads):
             for jb in range(nb):
                 pixels = flat[jb * nr:]
                 for ib in range(ap.shape[0]):
-                    _tile_product(ap[ib].ravel(), a_rows, MR, pixels, offsets, ct)
+                    _tile_product(ap.shape[1], ap[ib].ravel(), None, MR, pixels, offsets, 0, ct)
                     store_tile(ct, wide, ib * MR, jb * nr, wide.shape[0], wide.shape[1], False)
             # END TASK 2.3
             _crop(wide, y[b], bias, wp)
@@ -247,7 +246,6 @@ def _conv_backward_weight(gy, x, kh, kw, ph, pw, threads):
     npix, kdim, nr = ho * wp, ch * kh * kw, tile_width(gy)
     na, nb = (kdim + MR - 1) // MR, (o + nr - 1) // nr
     offsets = _window_offsets(ch, kh, kw, hp, wp)
-    b_rows = np.arange(npix) * nr
     gw_parts = np.zeros((threads, kdim, o), gy.dtype)
     gb_parts = np.zeros((threads, o), gy.dtype)
     for t in prange(threads):
@@ -270,7 +268,7 @@ def _conv_backward_weight(gy, x, kh, kw, ph, pw, threads):
                 for i in range(MR):  # rows past C*kH*kW repeat the last one; store_tile drops them
                     a_rows[i] = offsets[min(ib * MR + i, kdim - 1)]
                 for jb in range(nb):
-                    _tile_product(flat, a_rows, 1, bp[jb].ravel(), b_rows, ct)
+                    _tile_product(npix, flat, a_rows, 1, bp[jb].ravel(), None, nr, ct)
                     store_tile(ct, gw, ib * MR, jb * nr, gw.shape[0], gw.shape[1], True)
             # END TASK 2.5
     return gw_parts.sum(axis=0), gb_parts.sum(axis=0)
