@@ -309,6 +309,11 @@ sum, prod, max, min, all, any = (_fold(op) for op in FOLDS)  # noqa: A001
 amax, amin = max, min
 
 
+def vdot(a, b):
+    """sum(a * b) over all elements, as a 0-d array (NumPy's vdot, for real arrays)."""
+    return sum(a * b)
+
+
 def mean(x, axis=None, keepdims=False, dtype=None):
     dtype = dtype or (x.dtype if x.dtype.kind == "f" else np.float64)
     count = math.prod(x.shape[d] for d in _axes(x, axis))

@@ -10,6 +10,7 @@ Inputs and outputs are tensors or (nested) lists of tensors, Torch7's tables.
 """
 
 import copy
+import math
 
 import numpy as np
 
@@ -171,7 +172,7 @@ class Module:
         Returns the norm before clipping."""
         grads = self.parameters()[1]
         # BEGIN TASK 4.4
-        norm = float(np.sqrt(sum(float((g.data * g.data).sum()) for g in grads)))
+        norm = math.sqrt(sum(float(array_module(g.data).vdot(g.data, g.data)) for g in grads))
         if norm > cutoff:
             for g in grads:
                 g.data *= cutoff / norm

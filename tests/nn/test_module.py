@@ -231,6 +231,17 @@ def test_grad_param_clip(cutoff, seed):
     assert after == pytest.approx(min(norm, cutoff))
 
 
+def test_grad_param_clip_on_cuda_as_on_cpu():
+    """The norm is summed on the device (the CUDA simulator without a GPU)."""
+    on_cpu = mlp().double()
+    grads = set_grads(on_cpu, np.random.default_rng(3))
+    on_cuda = on_cpu.clone().cuda()
+    norm = np.sqrt(sum((g ** 2).sum() for g in grads))
+    assert on_cuda.gradParamClip(0.5) == pytest.approx(norm, rel=1e-12)
+    for p, g in zip(on_cuda.parameters()[1], grads):
+        np.testing.assert_allclose(p.cpu().numpy(), 0.5 / norm * g, rtol=1e-12)
+
+
 @settings(max_examples=15, deadline=None)
 @given(w=arrays((4, 3)), max_norm=st.floats(0.5, 4))
 def test_max_param_norm(w, max_norm):
