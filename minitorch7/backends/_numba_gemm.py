@@ -191,10 +191,11 @@ def _gemm_packed(ap, bp, c, ci, cj, n, m, splits, accumulate):
         else:
             _block_product(ap, bp, parts[s - 1], 0, 0, n, m, ib0, ib1, jb0, jb1, s, splits,
                            False)
-    for i in prange(n):
-        for s in range(splits - 1):
-            for j in range(m):
-                c[ci + i, cj + j] += parts[s, i, j]
+    if splits > 1:
+        for i in prange(n):
+            for s in range(splits - 1):
+                for j in range(m):
+                    c[ci + i, cj + j] += parts[s, i, j]
 
 
 @njit(cache=True)
@@ -232,9 +233,9 @@ def gemm(a, b, threads):
     """
     n, k = a.shape
     m = b.shape[1]
-    c = np.zeros((n, m), a.dtype)
     if n == 0 or k == 0 or m == 0:
-        return c
+        return np.zeros((n, m), a.dtype)
+    c = np.empty((n, m), a.dtype)  # the first k-chunk writes every element
     kc = k if k <= 8 * KB else _chunk(k, CHUNK // max(n, m) // KB * KB, KB)
     nc, mc = _chunk(n, CHUNK // kc, MC), _chunk(m, CHUNK // kc, NC)
     for k0 in range(0, k, kc):

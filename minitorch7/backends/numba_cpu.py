@@ -2,10 +2,12 @@
 
     matmul                  blocked, packed, register-tiled product (_numba_gemm.gemm);
                             a serial loop for tiny products (threads cost more than they win)
-    conv2d_forward          per image: windows packed straight into gemm panels, then the
-                            gemm micro-kernel (a direct kernel when there are few outputs)
+    conv2d_forward          per image: the gemm's register tile run straight from the
+                            flattened padded image, no im2col copy (a direct kernel when
+                            there are few outputs)
     conv2d_backward_input   a forward convolution of gy with the flipped, transposed weights
-    conv2d_backward_weight  per thread, over groups of images; partial sums added at the end
+    conv2d_backward_weight  the same tile, image by image; per-thread partial sums added at
+                            the end
     max/avg pooling         one parallel task per (batch, channel) plane
     log_softmax (+backward) one parallel task per row, fused passes, a vectorised exp
 

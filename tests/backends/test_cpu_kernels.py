@@ -95,6 +95,15 @@ def test_matmul_several_parallel_tasks(shape):
 
 
 @pytest.mark.task_2_1
+@pytest.mark.parametrize("shape", [(300, 4200, 40), (3000, 400, 5), (5, 300, 4000)])
+def test_matmul_large_operands_go_through_in_chunks(shape):
+    """Chunks of k (accumulated into c), of c's rows and of c's columns."""
+    n, k, m = shape
+    a, b = data(0, (n, k), np.float64), data(1, (k, m), np.float64)
+    close(numba_cpu.matmul(a, b), numpy_ref.matmul(a, b), np.float64)
+
+
+@pytest.mark.task_2_1
 @FAST
 @given(batch=st.sampled_from([((2, 3), (3,)), ((4, 1), (1, 5)), ((), (2,)), ((3,), ())]),
        dtype=DTYPES, seed=st.integers(0, 999), lb=LAYOUTS)
