@@ -42,20 +42,26 @@ def tile_width(dtype_like):
 
 
 @intrinsic
-def _tile_product(typingctx, kb, a, a_rows, a_step, b, b_rows, b_step, ct):
-    """ct (MR, NR) = sum over kk < kb of outer(A[kk], B[kk]), where
-    A[kk, i] = a[a_rows[i] + kk * a_step] (i < MR) and B[kk, j] = b[b_rows[kk] + j] (j < NR).
+def _tile_product(typingctx, kb, a, a_rows, a_step, b, b_rows, b_step, c, i0, j0, accumulate):
+    """c[i0:i0+MR, j0:j0+NR] (+)= sum over kk < kb of outer(A[kk], B[kk]), one tile, where
+    A[kk, i] = a[a_rows[i] + kk * a_step] (i < MR) and B[kk, j] = b[b_rows[kk] + j] (j < NR);
+    `accumulate` adds to c instead of overwriting it. No bounds are checked: the caller
+    keeps the tile inside c.
 
-    a and b are 1-D and contiguous, ct is C-contiguous. a_rows = None means rows 0..MR-1,
-    b_rows = None means b_rows[kk] = kk * b_step: packed panels (the gemm) pass None, MR,
-    None, NR. conv2d passes offsets into an image instead, so that its windows need no
-    copying. (The tables cost registers: with both None, every address is one base plus a
-    constant, and nothing spills.)
+    a and b are 1-D and contiguous, c is 2-D and C-contiguous. a_rows = None means rows
+    0..MR-1, b_rows = None means b_rows[kk] = kk * b_step: packed panels (the gemm) pass
+    None, MR, None, NR. conv2d passes offsets into an image instead, so that its windows
+    need no copying. (The tables cost registers: with both None, every address is one base
+    plus a constant, and nothing spills.) The tile goes from the registers straight into c:
+    through a buffer, each tile's extra store and reload cost a tenth of a product with a
+    short k.
     """
+    if c.layout != "C":
+        return None  # rows of c must be contiguous
     rows_given, offsets_given = (isinstance(t, types.Array) for t in (a_rows, b_rows))
 
     def codegen(context, builder, signature, args):
-        kb, a, a_rows, a_step, b, b_rows, b_step, c = (
+        kb, a, a_rows, a_step, b, b_rows, b_step, c, i0, j0, accumulate = (
             context.make_array(t)(context, builder, v) if isinstance(t, types.Array) else v
             for t, v in zip(signature.args, args))
         real = context.get_value_type(signature.args[1].dtype)
@@ -71,6 +77,11 @@ def _tile_product(typingctx, kb, a, a_rows, a_step, b, b_rows, b_step, ct):
         def vector_at(base, offset):
             return builder.bitcast(builder.gep(base, [offset]), vector.as_pointer())
 
+        pitch = builder.sdiv(cgutils.unpack_tuple(builder, c.strides, 2)[0],
+                             i64(context.get_abi_sizeof(real)))
+        corner = builder.gep(c.data, [builder.add(builder.mul(i0, pitch), j0)])
+        c_vectors = [vector_at(corner, builder.add(builder.mul(i64(i), pitch), i64(v * width)))
+                     for i in range(MR) for v in range(NV)]
         with cgutils.for_range(builder, kb) as loop:
             kk = loop.index
             b_offset = (builder.load(builder.gep(b_rows.data, [kk])) if offsets_given
@@ -88,13 +99,17 @@ def _tile_product(typingctx, kb, a, a_rows, a_step, b, b_rows, b_step, ct):
                     product = builder.fmul(a_vector, b_vectors[v], flags=("fast",))
                     total = builder.fadd(builder.load(acc[i * NV + v]), product, flags=("fast",))
                     builder.store(total, acc[i * NV + v])
-        for i in range(MR):
-            for v in range(NV):
-                out = vector_at(c.data, i64((i * NV + v) * width))
-                builder.store(builder.load(acc[i * NV + v]), out, align=1)
+        with builder.if_then(builder.icmp_unsigned("!=", accumulate, accumulate.type(0))):
+            for total, address in zip(acc, c_vectors):
+                builder.store(builder.fadd(builder.load(total), builder.load(address, align=1),
+                                           flags=("fast",)), total)
+        for total, address in zip(acc, c_vectors):
+            builder.store(builder.load(total), address, align=1)
         return context.get_dummy_value()
 
-    return types.none(kb, a, a_rows, a_step, b, b_rows, b_step, ct), codegen
+    signature = types.none(kb, a, a_rows, a_step, b, b_rows, b_step, c, types.int64, types.int64,
+                           accumulate)
+    return signature, codegen
 
 
 @njit(parallel=True, cache=True)
@@ -136,13 +151,19 @@ def _pack(x, width, kb):
 
 
 @njit(inline="always")
-def store_tile(ct, c, i0, j0, i1, j1, accumulate):
-    """c[i0:i0+MR, j0:j0+NR] (+)= ct, clipped to rows < i1 and columns < j1 (the panels'
-    zero padding is dropped). c is C-contiguous, so the rows' loops vectorise."""
-    for i in range(min(ct.shape[0], i1 - i0)):
-        row = c[i0 + i]
-        for j in range(min(ct.shape[1], j1 - j0)):
-            row[j0 + j] = row[j0 + j] + ct[i, j] if accumulate else ct[i, j]
+def tile_into(kb, a, a_rows, a_step, b, b_rows, b_step, c, i0, j0, i1, j1, accumulate, ct):
+    """c[i0:i0+MR, j0:j0+NR] (+)= _tile_product's tile, clipped to rows < i1 and columns <
+    j1 (a panel's zero padding is dropped): a whole tile goes straight into c, a clipped one
+    through the buffer ct (MR, NR). c is C-contiguous."""
+    nr = ct.shape[1]
+    if i0 + MR <= i1 and j0 + nr <= j1:
+        _tile_product(kb, a, a_rows, a_step, b, b_rows, b_step, c, i0, j0, accumulate)
+    else:
+        _tile_product(kb, a, a_rows, a_step, b, b_rows, b_step, ct, 0, 0, False)
+        for i in range(min(MR, i1 - i0)):
+            row = c[i0 + i]
+            for j in range(min(nr, j1 - j0)):
+                row[j0 + j] = row[j0 + j] + ct[i, j] if accumulate else ct[i, j]
 
 
 @njit(inline="always")
@@ -163,10 +184,8 @@ def _block_product(ap, bp, c, ci, cj, n, m, ib0, ib1, jb0, jb1, q0, splits, accu
     for q in range(q0, ap.shape[0], splits):
         for ib in range(ib0, ib1):
             for jb in range(jb0, jb1):
-                _tile_product(ap.shape[2], ap[q, ib].ravel(), None, MR, bp[q, jb].ravel(), None,
-                              nr, ct)
-                store_tile(ct, c, ci + ib * MR, cj + jb * nr, ci + n, cj + m,
-                           accumulate or q != q0)
+                tile_into(ap.shape[2], ap[q, ib].ravel(), None, MR, bp[q, jb].ravel(), None, nr,
+                          c, ci + ib * MR, cj + jb * nr, ci + n, cj + m, accumulate or q != q0, ct)
     # END TASK 2.1
 
 

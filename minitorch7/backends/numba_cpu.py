@@ -21,7 +21,7 @@ import numpy as np
 from numba import get_num_threads, njit, prange, types
 from numba.extending import intrinsic
 
-from ._numba_gemm import MR, _pack, _tile_product, gemm, store_tile, tile_width
+from ._numba_gemm import MR, _pack, gemm, tile_into, tile_width
 from ._shapes import check_grad_shape, conv2d_shape, matmul_shapes, pairs, pool2d_shape
 
 
@@ -144,8 +144,8 @@ def _conv_forward(x, ap, bias, kh, kw, ph, pw, threads):
             for jb in range(nb):
                 pixels = flat[jb * nr:]
                 for ib in range(ap.shape[0]):
-                    _tile_product(ap.shape[1], ap[ib].ravel(), None, MR, pixels, offsets, 0, ct)
-                    store_tile(ct, wide, ib * MR, jb * nr, wide.shape[0], wide.shape[1], False)
+                    tile_into(ap.shape[1], ap[ib].ravel(), None, MR, pixels, offsets, 0,
+                              wide, ib * MR, jb * nr, wide.shape[0], wide.shape[1], False, ct)
             # END TASK 2.3
             _crop(wide, y[b], bias, wp)
     return y
@@ -267,11 +267,11 @@ def _conv_backward_weight(gy, x, kh, kw, ph, pw, threads):
                         total += src[ow]
                 gb[oc] += total
             for ib in range(na):
-                for i in range(MR):  # rows past C*kH*kW repeat the last one; store_tile drops them
+                for i in range(MR):  # rows past C*kH*kW repeat the last one; tile_into drops them
                     a_rows[i] = offsets[min(ib * MR + i, kdim - 1)]
                 for jb in range(nb):
-                    _tile_product(npix, flat, a_rows, 1, bp[jb].ravel(), None, nr, ct)
-                    store_tile(ct, gw, ib * MR, jb * nr, gw.shape[0], gw.shape[1], True)
+                    tile_into(npix, flat, a_rows, 1, bp[jb].ravel(), None, nr,
+                              gw, ib * MR, jb * nr, gw.shape[0], gw.shape[1], True, ct)
             # END TASK 2.5
     return gw_parts.sum(axis=0), gb_parts.sum(axis=0)
 

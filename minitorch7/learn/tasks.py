@@ -73,8 +73,8 @@ TASKS = (
     Task("2.1", "Numba matmul kernel",
          "tiny products: c[i, j] = sum_k a[i, k] * b[k, j] in i-k-j order (the j loop runs "
          "along rows); large ones, tile by tile: for each k-block q and each pair of packed "
-         "panels (ib, jb), _tile_product gives one MR x NR tile, which store_tile writes into "
-         "c at (ib*MR, jb*NR), adding to what is there after the first k-block",
+         "panels (ib, jb), tile_into puts one MR x NR tile into c at (ib*MR, jb*NR), adding "
+         "to what is there after the first k-block",
          "cnn"),
     Task("2.2", "numba.cuda tiled matmul",
          "each block computes one TPB x TPB tile of c: loop over the k tiles, load one tile "
@@ -85,7 +85,7 @@ TASKS = (
          "y[b, o, i, j] = bias[o] + sum over c, u, v of w[o, c, u, v] * "
          "x[b, c, i*sH + u - pH, j*sW + v - pW], where positions outside x count as zero. Over "
          "the flattened padded image, window position r of pixel p is xflat[offsets[r] + p]: "
-         "for each tile of MR channels by NR pixels and each k-block, _tile_product reads "
+         "for each tile of MR channels by NR pixels and each k-block, tile_into reads "
          "the pixels straight from the image; the direct kernel adds w2[o, r] times the "
          "image shifted by offsets[r]",
          "cnn"),
