@@ -83,6 +83,14 @@ def _pad_image(x, xp, ph, pw):
 
 
 @njit(inline="always")
+def _pitch(w, pw, kw):
+    """Wp, the row length of the flattened padded image: pw zeros, then a row of the image.
+    The right border needs no zeros of its own: a window reaching past a row's end reads
+    the next row's leading zeros. (At least Wo, so that an output row fits in one.)"""
+    return w + max(pw, 2 * pw - kw + 1)
+
+
+@njit(inline="always")
 def _image_buffer(ch, hp, wp, slack, dtype_like):
     """A zeroed flat buffer for one padded image (ch, hp, wp) plus `slack` zeros after it,
     and the image's 3-D view into it."""
@@ -122,16 +130,17 @@ def _crop(wide, y, bias, wp):
 def _conv_forward(x, ap, bias, kh, kw, ph, pw, threads):
     """Stride 1: x (B,C,H,W) contiguous, ap = _weight_panels(w) -> y (B, O, Ho, Wo).
 
-    Flatten the padded image (Hp, Wp) to one row. Window position r = (c*kH + i)*kW + j of
-    the output pixel p = h*Wp + w is then xflat[offsets[r] + p]: row r of the im2col matrix
-    is the image itself, shifted by offsets[r], and NR consecutive pixels are NR consecutive
-    numbers. So y[b] = bias + W @ im2col runs tile by tile straight from the image, with no
-    window copied; it pays for Wp - Wo scratch columns per output row instead (dropped when
-    the tile is stored). Each thread owns every threads-th image.
+    Flatten the padded image (Hp, Wp) to one row (rows of Wp = W + pW: see _pitch). Window
+    position r = (c*kH + i)*kW + j of the output pixel p = h*Wp + w is then
+    xflat[offsets[r] + p]: row r of the im2col matrix is the image itself, shifted by
+    offsets[r], and NR consecutive pixels are NR consecutive numbers. So y[b] = bias + W @
+    im2col runs tile by tile straight from the image, with no window copied; it pays for Wp
+    - Wo scratch columns per output row instead (kW - 1 - pW: 2 of 16 for the lab's 5x5
+    pad 2; dropped when the tile is stored). Each thread owns every threads-th image.
     """
     bsz, ch, h, w = x.shape
-    hp, wp = h + 2 * ph, w + 2 * pw
-    ho, wo, nr = hp - kh + 1, wp - kw + 1, tile_width(x)
+    hp, wp = h + 2 * ph, _pitch(w, pw, kw)
+    ho, wo, nr = hp - kh + 1, w + 2 * pw - kw + 1, tile_width(x)
     nb = (ho * wp + nr - 1) // nr
     offsets = _window_offsets(ch, kh, kw, hp, wp)
     y = np.empty((bsz, bias.shape[0], ho, wo), x.dtype)
@@ -161,8 +170,8 @@ def _conv_forward_direct(x, w2, bias, kh, kw, ph, pw, threads):
     y[b, o] = bias[o] + sum over r of w2[o, r] * xflat[offsets[r]:offsets[r] + Ho*Wp].
     """
     bsz, ch, h, w = x.shape
-    hp, wp = h + 2 * ph, w + 2 * pw
-    ho, wo = hp - kh + 1, wp - kw + 1
+    hp, wp = h + 2 * ph, _pitch(w, pw, kw)
+    ho, wo = hp - kh + 1, w + 2 * pw - kw + 1
     offsets = _window_offsets(ch, kh, kw, hp, wp)
     y = np.empty((bsz, bias.shape[0], ho, wo), x.dtype)
     for t in prange(threads):
@@ -244,7 +253,7 @@ def _conv_backward_weight(gy, x, kh, kw, ph, pw, threads):
     """
     bsz, o, ho, wo = gy.shape
     ch, h, w = x.shape[1:]
-    hp, wp = h + 2 * ph, w + 2 * pw
+    hp, wp = h + 2 * ph, _pitch(w, pw, kw)
     npix, kdim, nr = ho * wp, ch * kh * kw, tile_width(gy)
     na, nb = (kdim + MR - 1) // MR, (o + nr - 1) // nr
     offsets = _window_offsets(ch, kh, kw, hp, wp)

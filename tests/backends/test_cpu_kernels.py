@@ -259,6 +259,25 @@ def test_conv_backward_lab_layers(c, o, h):
         close_to_scale(got, want)
 
 
+@pytest.mark.task_2_5
+@pytest.mark.parametrize("o", [3, 9])  # the direct kernel and the tiles
+@pytest.mark.parametrize("kw", [1, 2, 3, 4, 5])
+def test_conv_every_padding_for_a_kernel_width(kw, o):
+    """Rows of the flattened image hold pW zeros and W numbers: a window that runs past a
+    row's end must read the next row's zeros, never its numbers. Every pW up to kW + 1."""
+    x, w, b = data(0, (2, 2, 4, 7), np.float64), data(1, (o, 2, 3, kw), np.float64), data(
+        2, (o,), np.float64)
+    for pw in range(kw + 2):
+        p = (1, pw)
+        y = numba_cpu.conv2d_forward(x, w, b, 1, p)
+        close(y, numpy_ref.conv2d_forward(x, w, b, 1, p), np.float64)
+        gy = data(3, y.shape, np.float64)
+        close(numba_cpu.conv2d_backward_input(gy, w, x.shape, 1, p),
+              numpy_ref.conv2d_backward_input(gy, w, x.shape, 1, p), np.float64)
+        close(numba_cpu.conv2d_backward_weight(gy, x, w.shape, 1, p)[0],
+              numpy_ref.conv2d_backward_weight(gy, x, w.shape, 1, p)[0], np.float64)
+
+
 @pytest.mark.parametrize("mod", [numba_cpu, numpy_ref])
 def test_conv_shape_errors(mod):
     with pytest.raises(ValueError, match=r"conv2d_forward: .* x 2x3x5x5 and weight 4x2x3x3"):
