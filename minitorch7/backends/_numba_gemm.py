@@ -41,12 +41,21 @@ def tile_width(dtype_like):
     return NV * (VEC_BYTES // dtype_like.itemsize)
 
 
-@intrinsic
-def _tile_product(typingctx, kb, a, a_rows, a_step, b, b_rows, b_step, c, i0, j0, accumulate):
-    """c[i0:i0+MR, j0:j0+NR] (+)= sum over kk < kb of outer(A[kk], B[kk]), one tile, where
+def _tile_product_of(vectors):
+    """_tile_product for tiles of `vectors` vectors per row (NV, or 1 for a narrow tile)."""
+    def tile_product(typingctx, kb, a, a_rows, a_step, b, b_rows, b_step, c, i0, j0, accumulate):
+        return _tile_typing(vectors, kb, a, a_rows, a_step, b, b_rows, b_step, c, i0, j0,
+                            accumulate)
+    tile_product.__name__ = tile_product.__qualname__ = f"tile_product_{vectors}"
+    return intrinsic(tile_product)
+
+
+def _tile_typing(vectors, kb, a, a_rows, a_step, b, b_rows, b_step, c, i0, j0, accumulate):
+    """_tile_product(kb, a, a_rows, a_step, b, b_rows, b_step, c, i0, j0, accumulate):
+    c[i0:i0+MR, j0:j0+NR] (+)= sum over kk < kb of outer(A[kk], B[kk]), one tile, where
     A[kk, i] = a[a_rows[i] + kk * a_step] (i < MR) and B[kk, j] = b[b_rows[kk] + j] (j < NR);
     `accumulate` adds to c instead of overwriting it. No bounds are checked: the caller
-    keeps the tile inside c.
+    keeps the tile inside c. (A narrow tile does the same for j < NR / NV.)
 
     a and b are 1-D and contiguous, c is 2-D and C-contiguous. a_rows = None means rows
     0..MR-1, b_rows = None means b_rows[kk] = kk * b_step: packed panels (the gemm) pass
@@ -69,7 +78,7 @@ def _tile_product(typingctx, kb, a, a_rows, a_step, b, b_rows, b_step, c, i0, j0
         vector = ir.VectorType(real, width)
         i64 = ir.IntType(64)
         acc = [cgutils.alloca_once_value(builder, ir.Constant(vector, [0.0] * width))
-               for _ in range(MR * NV)]  # promoted to registers by LLVM (mem2reg)
+               for _ in range(MR * vectors)]  # promoted to registers by LLVM (mem2reg)
         a_starts = [builder.gep(a.data, [builder.load(builder.gep(a_rows.data, [i64(i)]))
                                          if rows_given else i64(i)]) for i in range(MR)]
         splat = ir.Constant(ir.VectorType(ir.IntType(32), width), [0] * width)
@@ -81,24 +90,25 @@ def _tile_product(typingctx, kb, a, a_rows, a_step, b, b_rows, b_step, c, i0, j0
                              i64(context.get_abi_sizeof(real)))
         corner = builder.gep(c.data, [builder.add(builder.mul(i0, pitch), j0)])
         c_vectors = [vector_at(corner, builder.add(builder.mul(i64(i), pitch), i64(v * width)))
-                     for i in range(MR) for v in range(NV)]
+                     for i in range(MR) for v in range(vectors)]
         with cgutils.for_range(builder, kb) as loop:
             kk = loop.index
             b_offset = (builder.load(builder.gep(b_rows.data, [kk])) if offsets_given
                         else builder.mul(kk, b_step))
             b_row = builder.gep(b.data, [b_offset])
             b_vectors = [builder.load(vector_at(b_row, i64(v * width)), align=1)
-                         for v in range(NV)]
+                         for v in range(vectors)]
             a_offset = builder.mul(kk, a_step)
             for i in range(MR):
                 a_number = builder.load(builder.gep(a_starts[i], [a_offset]))
                 a_vector = builder.shuffle_vector(
                     builder.insert_element(ir.Constant(vector, ir.Undefined), a_number, i64(0)),
                     ir.Constant(vector, ir.Undefined), splat)
-                for v in range(NV):
+                for v in range(vectors):
                     product = builder.fmul(a_vector, b_vectors[v], flags=("fast",))
-                    total = builder.fadd(builder.load(acc[i * NV + v]), product, flags=("fast",))
-                    builder.store(total, acc[i * NV + v])
+                    total = builder.fadd(builder.load(acc[i * vectors + v]), product,
+                                         flags=("fast",))
+                    builder.store(total, acc[i * vectors + v])
         with builder.if_then(builder.icmp_unsigned("!=", accumulate, accumulate.type(0))):
             for total, address in zip(acc, c_vectors):
                 builder.store(builder.fadd(builder.load(total), builder.load(address, align=1),
@@ -110,6 +120,9 @@ def _tile_product(typingctx, kb, a, a_rows, a_step, b, b_rows, b_step, c, i0, j0
     signature = types.none(kb, a, a_rows, a_step, b, b_rows, b_step, c, types.int64, types.int64,
                            accumulate)
     return signature, codegen
+
+
+_tile_product, _narrow_tile_product = _tile_product_of(NV), _tile_product_of(1)
 
 
 @njit(parallel=True, cache=True)
@@ -154,12 +167,17 @@ def _pack(x, width, kb):
 def tile_into(kb, a, a_rows, a_step, b, b_rows, b_step, c, i0, j0, i1, j1, accumulate, ct):
     """c[i0:i0+MR, j0:j0+NR] (+)= _tile_product's tile, clipped to rows < i1 and columns <
     j1 (a panel's zero padding is dropped): a whole tile goes straight into c, a clipped one
-    through the buffer ct (MR, NR). c is C-contiguous."""
+    through the buffer ct (MR, NR); when one vector covers the columns left, only that is
+    computed (m = 200 in float32: 6 tiles of 32 columns and a narrow one of 16, not 7 x 32).
+    c is C-contiguous."""
     nr = ct.shape[1]
     if i0 + MR <= i1 and j0 + nr <= j1:
         _tile_product(kb, a, a_rows, a_step, b, b_rows, b_step, c, i0, j0, accumulate)
+    elif j1 - j0 <= nr // NV:
+        _narrow_tile_product(kb, a, a_rows, a_step, b, b_rows, b_step, ct, 0, 0, False)
     else:
         _tile_product(kb, a, a_rows, a_step, b, b_rows, b_step, ct, 0, 0, False)
+    if i0 + MR > i1 or j0 + nr > j1:
         for i in range(min(MR, i1 - i0)):
             row = c[i0 + i]
             for j in range(min(nr, j1 - j0)):
