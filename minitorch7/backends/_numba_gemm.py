@@ -242,15 +242,27 @@ def k_block(k):
 
 
 @njit(cache=True)
-def _gemm_block(a, b, c, ci, cj, threads, accumulate):
-    """c[ci:, cj:] (+)= a @ b through packed copies of all of a and b (see the module's
-    docstring)."""
-    kb = k_block(a.shape[1])
-    ap = _pack(a.T, MR, kb)
-    bp = _pack(b, tile_width(a), kb)
+def pack_right(b):
+    """The B panels of b (k, m), one k-block each of at most KB rows (see _pack), for
+    gemm_panels: pack once, multiply many times."""
+    return _pack(b, tile_width(b), k_block(b.shape[0]))
+
+
+@njit(cache=True)
+def _gemm_with_panels(a, bp, c, ci, cj, m, threads, accumulate):
+    """c[ci:ci+n, cj:cj+m] (+)= a (n, k) @ b, b given as its panels bp (pack_right)."""
+    ap = _pack(a.T, MR, bp.shape[2])
     tasks = _balanced(ap.shape[1], MC // MR)[0] * _balanced(bp.shape[1], NC // bp.shape[3])[0]
     splits = min(ap.shape[0], max(1, (2 * threads + tasks - 1) // tasks))
-    _gemm_packed(ap, bp, c, ci, cj, a.shape[0], b.shape[1], splits, accumulate)
+    _gemm_packed(ap, bp, c, ci, cj, a.shape[0], m, splits, accumulate)
+
+
+@njit(cache=True)
+def gemm_panels(a, bp, m, threads):
+    """c (n, m) = a (n, k) @ b for b (k, m) packed by pack_right."""
+    c = np.empty((a.shape[0], m), a.dtype)
+    _gemm_with_panels(a, bp, c, 0, 0, m, threads, False)
+    return c
 
 
 @njit(inline="always")
@@ -278,6 +290,6 @@ def gemm(a, b, threads):
     for k0 in range(0, k, kc):
         for i0 in range(0, n, nc):
             for j0 in range(0, m, mc):
-                _gemm_block(a[i0:i0 + nc, k0:k0 + kc], b[k0:k0 + kc, j0:j0 + mc], c, i0, j0,
-                            threads, k0 > 0)
+                _gemm_with_panels(a[i0:i0 + nc, k0:k0 + kc], pack_right(b[k0:k0 + kc, j0:j0 + mc]),
+                                  c, i0, j0, min(mc, m - j0), threads, k0 > 0)
     return c

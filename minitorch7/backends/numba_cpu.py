@@ -2,6 +2,7 @@
 
     matmul                  blocked, packed, register-tiled product (_numba_gemm.gemm);
                             a serial loop for tiny products (threads cost more than they win)
+    right_multiplier        a -> a @ b with b packed once (the LSTM's recurrent weight)
     conv2d_forward          per image: the gemm's register tile run straight from the
                             flattened padded image, no im2col copy (a direct kernel when
                             there are few outputs)
@@ -21,7 +22,7 @@ import numpy as np
 from numba import get_num_threads, njit, prange, types
 from numba.extending import intrinsic, overload
 
-from ._numba_gemm import MR, _pack, gemm, tile_into, tile_width
+from ._numba_gemm import CHUNK, KB, MR, _pack, gemm, gemm_panels, pack_right, tile_into, tile_width
 from ._shapes import check_grad_shape, conv2d_shape, matmul_shapes, pairs, pool2d_shape
 
 
@@ -43,6 +44,24 @@ def matmul(a, b):
     for t in np.ndindex(batch):  # one gemm per matrix of the batch
         c[t] = product(a[t], b[t])
     return c
+
+
+def right_multiplier(b):
+    """f with f(a) = matmul(a, b), for many products with one b (k, m): b is packed into
+    the gemm's panels once, not at every product (an LSTM's recurrent weight, step after
+    step: the packing costs as much as a 20 x 200 x 800 product). Operands that the gemm
+    would chunk, tiny products and other dtypes go through matmul."""
+    k, m = b.shape
+    if b.dtype not in (np.float32, np.float64) or k > 8 * KB or k * m > CHUNK:
+        return lambda a: matmul(a, b)
+    panels = pack_right(b)
+
+    def times_b(a):
+        if (a.ndim != 2 or a.dtype != b.dtype or a.shape[1] != k
+                or a.shape[0] * k * m <= SMALL_PRODUCT):
+            return matmul(a, b)
+        return gemm_panels(a, panels, m, get_num_threads())
+    return times_b
 
 
 SMALL_PRODUCT = 1 << 15  # n*k*m up to this (e.g. 32x32x32): one thread, no packing

@@ -1,4 +1,4 @@
-"""The numba.cuda backend: the kernel primitives of backend_api.md, plus the NumPy-like
+"""The numba.cuda backend: the kernel primitives of numpy_ref, plus the NumPy-like
 namespace (``xp``) the autograd ops use on CudaArrays.
 
 Primitives: ``matmul`` (shared-memory tiled, register-blocked), ``conv2d_*`` (im2col /
@@ -569,6 +569,11 @@ def matmul(a, b):
         b.buf, b.offset, batch_strides(b), b.elem_strides[-2], b.elem_strides[-1],
         batch or (1,), nbatch, n, k, m)
     return c
+
+
+def right_multiplier(b):
+    """f with f(a) = matmul(a, b) (numba_cpu's packs b once; here nothing is prepared)."""
+    return lambda a: matmul(a, b)
 
 
 # ================================================================ conv2d (im2col + matmul)

@@ -17,6 +17,11 @@ def matmul(a, b):
     return np.matmul(a, b)
 
 
+def right_multiplier(b):
+    """f with f(a) = matmul(a, b) (numba_cpu's packs b once; here nothing is prepared)."""
+    return lambda a: matmul(a, b)
+
+
 def _windows(x, kernel, stride, padding, fill=0.0):
     """x (B,C,H,W) -> view (B, C, Ho, Wo, kH, kW): win[b,c,h,w,i,j] = xpad[b,c,h*sH+i,w*sW+j]."""
     (kh, kw), (sh, sw), (ph, pw) = kernel, stride, padding

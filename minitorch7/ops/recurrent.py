@@ -112,10 +112,10 @@ class LSTMLayer(Function):
         B = gx.shape[1]
         hc = xp.empty((2, T, B, H), gates_x.dtype)
         cell = xp.empty((T, B, 5 * H), gates_x.dtype)  # i, g, f, o, tanh(c) of each step
-        w_t = xp.ascontiguousarray(w_h.T)  # transposed once, not at every step's product
+        times_w_t = kernels.right_multiplier(w_h.T)  # prepared once, not at every step
         h, c = h0.reshape(B, H), c0.reshape(B, H)
         for t in range(T):
-            a = gx[t] + kernels.matmul(h, w_t)
+            a = gx[t] + times_w_t(h)
             s = _sigmoid(xp, a)                  # i, f, o (g's slot overwritten below)
             s[:, H:2 * H] = xp.tanh(a[:, H:2 * H])
             i, g, f, o = s[:, :H], s[:, H:2 * H], s[:, 2 * H:3 * H], s[:, 3 * H:]
@@ -149,13 +149,14 @@ class LSTMLayer(Function):
         d_do = tanh_c * o * (1 - o)                              # da_o = dh * d_do
         dA = xp.empty((T, B, 4 * H), grad.dtype)
         dh, dc = grad[0, T - 1], grad[1, T - 1]
+        times_w = kernels.right_multiplier(w_h)
         for t in range(T - 1, -1, -1):
             dc = dc + dh * d_dh[t]
             dA[t, :, :3 * H] = xp.concatenate([dc, dc, dc], axis=-1) * d_da[t]
             dA[t, :, 3 * H:] = dh * d_do[t]
             dc = dc * f[t]
             if t > 0 or ctx.needs_input_grad[2]:
-                dh = kernels.matmul(dA[t], w_h)
+                dh = times_w(dA[t])
             if t > 0:
                 dh, dc = dh + grad[0, t - 1], dc + grad[1, t - 1]
         grad_w = None

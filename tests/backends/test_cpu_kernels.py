@@ -115,6 +115,24 @@ def test_matmul_broadcasts_batch_dims(batch, dtype, seed, lb):
     close(numpy_ref.matmul(a, b), want, dtype)
 
 
+@FAST
+@given(k=st.sampled_from([3, 200, 700, 5000]), m=st.sampled_from([5, 200, 800]),
+       dtype=DTYPES, lb=LAYOUTS, seed=st.integers(0, 999))
+def test_right_multiplier_is_matmul_by_one_b(k, m, dtype, lb, seed):
+    """b packed once (or not: tiny, long k, huge b), then a product with each of several a:
+    a batch of LSTM rows, one row, another dtype (falls back to matmul) and a transposed a."""
+    b = data(seed, (k, m), dtype)
+    times_b = numba_cpu.right_multiplier(layout(b, lb))
+    other = np.float64 if dtype == np.float32 else np.float32
+    for a in (data(seed + 1, (20, k), dtype), data(seed + 2, (1, k), dtype),
+              data(seed + 3, (4, k), other), layout(data(seed + 4, (33, k), dtype), "transposed")):
+        want = numpy_ref.matmul(a, b)
+        close(times_b(a), want, want.dtype)
+        close(numpy_ref.right_multiplier(b)(a), want, want.dtype)
+    with pytest.raises(ValueError, match="matmul"):
+        times_b(np.ones((2, k + 1), dtype))
+
+
 @pytest.mark.task_2_1
 @pytest.mark.parametrize("mod", [numba_cpu, numpy_ref])
 @pytest.mark.parametrize("shape", [(0, 3, 2), (2, 0, 3), (2, 3, 0)])

@@ -214,6 +214,13 @@ def test_matmul_production_tile_on_a_small_matrix():
     check(c, x @ y)
 
 
+def test_right_multiplier_is_matmul_by_one_b():
+    y = data(1, (6, 5))
+    times_y = nc.right_multiplier(dev(y, transposed=True))
+    for x in (data(0, (3, 6)), data(2, (1, 6))):
+        check(times_y(dev(x)), x @ y)
+
+
 def test_matmul_errors_name_the_shapes():
     with pytest.raises(ValueError, match="matmul: a is 4x2 but b is 3x3"):
         nc.matmul(nc.zeros((4, 2)), nc.zeros((3, 3)))
