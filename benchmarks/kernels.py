@@ -35,6 +35,10 @@ def run_every_kernel_once():
         x, w = np.ones((2, 3, 6, 6), dtype), np.ones((4, 3, 3, 3), dtype)
         k.matmul(x[0, 0], x[0, 0].T)
         k.matmul(x, x)
+        square = np.ones((40, 40), dtype)  # past SMALL_PRODUCT: the packed gemm
+        k.matmul(square, square)
+        k.right_multiplier(square)(square)
+        k.log_softmax_backward(k.log_softmax(square), square)
         y = k.conv2d_forward(x, w, np.ones(4, dtype), (1, 1), (1, 1))
         k.conv2d_backward_input(y, w, x.shape, (1, 1), (1, 1))
         k.conv2d_backward_weight(y, x, w.shape, (1, 1), (1, 1))
