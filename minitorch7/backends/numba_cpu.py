@@ -49,8 +49,8 @@ def matmul(a, b):
 def right_multiplier(b):
     """f with f(a) = matmul(a, b), for many products with one b (k, m): b is packed into
     the gemm's panels once, not at every product (an LSTM's recurrent weight, step after
-    step: the packing costs as much as a 20 x 200 x 800 product). Operands that the gemm
-    would chunk, tiny products and other dtypes go through matmul."""
+    step: packing it costs about half as much as its 20 x 200 x 800 product). b is 2-D;
+    operands that the gemm would chunk, tiny products and other dtypes go through matmul."""
     k, m = b.shape
     if b.dtype not in (np.float32, np.float64) or k > 8 * KB or k * m > CHUNK:
         return lambda a: matmul(a, b)
