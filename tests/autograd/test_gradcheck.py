@@ -44,8 +44,11 @@ class ForgetsSecondInput(Function):
 
 @pytest.mark.task_1_6
 @FAST
-@given(tensors(), tensors(shape=(2, 3)))
+@given(tensors(), tensors(shape=(2, 3), low=-1.0, high=1.0))
 def test_passes_on_correct_ops(x, w):
+    """(w in [-1, 1]: exp(w @ w.T) stays below e^3. With w in [-3, 3] it reaches e^27, and a
+    central difference of it has a rounding error of ulp(f) / 2eps, more than gradcheck's
+    atol: hypothesis found such a case, 0.70 against the true 0.66, in CI.)"""
     assert torch.gradcheck(lambda t: (t * t).exp().sum(0), (x,))
     assert torch.gradcheck(lambda a, b: (a @ b.t()).exp(), (w, w.clone().detach()
                                                               .requires_grad_()))
