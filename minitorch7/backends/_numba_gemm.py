@@ -8,11 +8,13 @@ How it is fast (the GotoBLAS/BLIS recipe):
      tile += outer(ap[kk], bp[kk]) for kk < kb. The tile lives in MR * NV vector registers
      (NR = NV vectors per row); each step loads NV vectors of bp[kk], broadcasts each of the
      MR numbers of ap[kk] and does MR * NV fused multiply-adds, with no horizontal sums.
+     The finished tile goes from the registers straight into c (tile_into).
   3. Blocking. A task owns a block of about MC x NC of c; one A panel (kb x MR, 16 KB)
      stays in L1 while the block's B panels stream through it from L2 (KB = 512 measured
      best here among 128, 256, 512 and 1024). When c has too few blocks for the threads
      (small n and m, huge k: conv weight gradients) the k-blocks are split between tasks
-     and their partial sums added at the end.
+     and their partial sums added at the end. A b used for many products (an LSTM's
+     recurrent weight) can be packed once: pack_right, then gemm_panels.
 
 The tile is written as LLVM vector code (an @intrinsic), not as Python loops: LLVM does not
 keep a two-dimensional tile of accumulators in registers when it is written as loops over a
