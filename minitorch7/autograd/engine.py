@@ -92,13 +92,14 @@ def _seed(output, gradient):
         if output.data.size != 1:
             raise RuntimeError(
                 f"backward: a gradient must be given for a non-scalar output (size "
-                f"{_size(output.shape)}); backward() alone works for one-element outputs")
+                f"{size_text(output.shape)}); backward() alone works for one-element outputs")
         return output.data.reshape(output.shape) * 0 + 1
     if tuple(gradient.shape) != output.shape:
-        raise RuntimeError(f"backward: gradient has size {_size(gradient.shape)} but the "
-                           f"output has size {_size(output.shape)}")
+        raise RuntimeError(f"backward: gradient has size {size_text(gradient.shape)} but the "
+                           f"output has size {size_text(output.shape)}")
     return gradient
 
 
-def _size(shape):
+def size_text(shape):
+    """A shape as error messages write it: 2x3, or (scalar) for ()."""
     return "x".join(map(str, shape)) or "(scalar)"

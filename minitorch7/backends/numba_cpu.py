@@ -110,6 +110,14 @@ def _pitch(w, pw, kw):
 
 
 @njit(inline="always")
+def _flat_geometry(ch, h, w, kh, kw, ph, pw):
+    """For a stride-1 convolution of a (ch, h, w) image: the flattened padded image's height
+    Hp and row length Wp (_pitch), the output's Ho and Wo, and the window offsets."""
+    hp, wp = h + 2 * ph, _pitch(w, pw, kw)
+    return hp, wp, hp - kh + 1, w + 2 * pw - kw + 1, _window_offsets(ch, kh, kw, hp, wp)
+
+
+@njit(inline="always")
 def _image_buffer(ch, hp, wp, slack, dtype_like):
     """A zeroed flat buffer for one padded image (ch, hp, wp) plus `slack` zeros after it,
     and the image's 3-D view into it."""
@@ -158,10 +166,9 @@ def _conv_forward(x, ap, bias, kh, kw, ph, pw, threads):
     pad 2; dropped when the tile is stored). Each thread owns every threads-th image.
     """
     bsz, ch, h, w = x.shape
-    hp, wp = h + 2 * ph, _pitch(w, pw, kw)
-    ho, wo, nr = hp - kh + 1, w + 2 * pw - kw + 1, tile_width(x)
+    hp, wp, ho, wo, offsets = _flat_geometry(ch, h, w, kh, kw, ph, pw)
+    nr = tile_width(x)
     nb = (ho * wp + nr - 1) // nr
-    offsets = _window_offsets(ch, kh, kw, hp, wp)
     y = np.empty((bsz, bias.shape[0], ho, wo), x.dtype)
     for t in prange(threads):
         flat, xp = _image_buffer(ch, hp, wp, kw + nr, x)  # the last tiles read past the image
@@ -189,9 +196,7 @@ def _conv_forward_direct(x, w2, bias, kh, kw, ph, pw, threads):
     y[b, o] = bias[o] + sum over r of w2[o, r] * xflat[offsets[r]:offsets[r] + Ho*Wp].
     """
     bsz, ch, h, w = x.shape
-    hp, wp = h + 2 * ph, _pitch(w, pw, kw)
-    ho, wo = hp - kh + 1, w + 2 * pw - kw + 1
-    offsets = _window_offsets(ch, kh, kw, hp, wp)
+    hp, wp, ho, wo, offsets = _flat_geometry(ch, h, w, kh, kw, ph, pw)
     y = np.empty((bsz, bias.shape[0], ho, wo), x.dtype)
     for t in prange(threads):
         flat, xp = _image_buffer(ch, hp, wp, kw, x)  # the last rows read past the image
@@ -270,12 +275,11 @@ def _conv_backward_weight(gy, x, kh, kw, ph, pw, threads):
     channels) with zeros in the scratch columns w >= Wo, which cancel them. Each thread sums
     its images into its own part; the parts are added at the end.
     """
-    bsz, o, ho, wo = gy.shape
+    bsz, o = gy.shape[:2]
     ch, h, w = x.shape[1:]
-    hp, wp = h + 2 * ph, _pitch(w, pw, kw)
+    hp, wp, ho, wo, offsets = _flat_geometry(ch, h, w, kh, kw, ph, pw)
     npix, kdim, nr = ho * wp, ch * kh * kw, tile_width(gy)
     na, nb = (kdim + MR - 1) // MR, (o + nr - 1) // nr
-    offsets = _window_offsets(ch, kh, kw, hp, wp)
     gw_parts = np.zeros((threads, kdim, o), gy.dtype)
     gb_parts = np.zeros((threads, o), gy.dtype)
     for t in prange(threads):

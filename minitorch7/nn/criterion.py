@@ -9,7 +9,7 @@ with differentiable ops. ``sizeAverage`` (default True) divides by the batch siz
 
 import numpy as np
 
-from ..autograd import run_backward
+from ..autograd import run_backward, size_text
 from ..ops.nnfunc import BCELoss, NLLLoss
 from ..ops.shape import to_device
 from ..tensor import Tensor
@@ -18,9 +18,6 @@ from .module import _grad_of, _graph_leaf, map_table
 __all__ = ["BCECriterion", "ClassNLLCriterion", "Criterion", "CrossEntropyCriterion",
            "MSECriterion"]
 
-
-def _size(shape):
-    return "x".join(map(str, shape)) or "(scalar)"
 
 
 def _array(target):
@@ -113,8 +110,8 @@ class ClassNLLCriterion(Criterion):
         batch = input.shape[0] if input.ndim == 2 else 1
         if input.ndim not in (1, 2) or t.size != batch or (input.ndim == 2 and t.ndim > 1):
             raise ValueError(f"{self!r}: expected input of C or B x C scores with B class "
-                             f"ids as target, got input {_size(input.shape)} and target "
-                             f"{_size(t.shape)}")
+                             f"ids as target, got input {size_text(input.shape)} and target "
+                             f"{size_text(t.shape)}")
         if t.dtype.kind not in "iu" and not (t.dtype.kind == "f" and np.all(t == np.round(t))):
             raise ValueError(f"{self!r}: targets must be whole class ids, got {t}")
         t = t.reshape(-1).astype(np.int64, copy=False)
@@ -144,7 +141,7 @@ class BCECriterion(Criterion):
         t = _array(target)
         if t.shape != input.shape:
             raise ValueError(f"{self!r}: target must have the input's size "
-                             f"{_size(input.shape)}, got {_size(t.shape)}")
+                             f"{size_text(input.shape)}, got {size_text(t.shape)}")
         return BCELoss.apply(input, to_device(t.astype(input.dtype), input.device),
                              self.sizeAverage)
 
@@ -157,7 +154,7 @@ class MSECriterion(Criterion):
         t = _array(target)
         if t.shape != input.shape:
             raise ValueError(f"{self!r}: target must have the input's size "
-                             f"{_size(input.shape)}, got {_size(t.shape)}")
+                             f"{size_text(input.shape)}, got {size_text(t.shape)}")
         diff = input - Tensor._wrap(to_device(t.astype(input.dtype), input.device))
         loss = (diff * diff).sum()
         return loss / input.nElement() if self.sizeAverage else loss

@@ -6,6 +6,7 @@ Dimensions and table indices are 0-based; negative ones count from the end.
 
 import math
 
+from ..autograd import size_text
 from ..creation import cat
 from ..tensor import Tensor
 from .module import Module
@@ -13,9 +14,6 @@ from .module import Module
 __all__ = ["Add", "CAddTable", "CMul", "CMulTable", "JoinTable", "Mul", "NarrowTable",
            "SelectTable", "SplitTable"]
 
-
-def _size(shape):
-    return "x".join(map(str, shape)) or "(scalar)"
 
 
 def _table_dim(module, ndim, dimension, nInputDims):
@@ -44,7 +42,7 @@ def _check_same_sizes(module, tensors):
     for t in tensors[1:]:
         if t.shape != tensors[0].shape:
             raise ValueError(f"{module!r}: all tensors must have one size, got "
-                             f"{_size(tensors[0].shape)} and {_size(t.shape)}")
+                             f"{size_text(tensors[0].shape)} and {size_text(t.shape)}")
 
 
 class SplitTable(Module):
@@ -150,8 +148,8 @@ def _apply_elementwise(module, input, param, op):
     if input.ndim > 1 and input.nElement() == input.shape[0] * param.nElement():
         rows = op(input.reshape(input.shape[0], -1), param.reshape(1, -1))
         return rows.reshape(*input.shape)
-    raise ValueError(f"{module!r}: a parameter of size {_size(param.shape)} does not fit an "
-                     f"input of size {_size(input.shape)} (expected the same number of "
+    raise ValueError(f"{module!r}: a parameter of size {size_text(param.shape)} does not fit an "
+                     f"input of size {size_text(input.shape)} (expected the same number of "
                      f"elements, or batch x {param.nElement()} elements)")
 
 
@@ -174,7 +172,7 @@ class CMul(Module):
         return _apply_elementwise(self, input, self.weight, Tensor.__mul__)
 
     def __repr__(self):
-        return f"nn.CMul({_size(self.weight.shape)})"
+        return f"nn.CMul({size_text(self.weight.shape)})"
 
 
 class Add(Module):
@@ -199,7 +197,7 @@ class Add(Module):
         return _apply_elementwise(self, input, self.bias, Tensor.__add__)
 
     def __repr__(self):
-        return f"nn.Add({'scalar' if self.scalar else _size(self.bias.shape)})"
+        return f"nn.Add({'scalar' if self.scalar else size_text(self.bias.shape)})"
 
 
 class Mul(Module):

@@ -3,7 +3,7 @@ back to its own shape (``unbroadcast``)."""
 
 import operator
 
-from ..autograd import Function
+from ..autograd import Function, size_text
 from ..device import array_module
 
 
@@ -34,7 +34,7 @@ def _broadcasting(name, op, a, b):
     try:
         return op(a, b)
     except ValueError:
-        sizes = ["x".join(map(str, _shape(x) or ())) or "(scalar)" for x in (a, b)]
+        sizes = [size_text(_shape(x) or ()) for x in (a, b)]
         raise ValueError(f"{name}: sizes {sizes[0]} and {sizes[1]} do not broadcast (each "
                          "dim must match, or be 1, or be missing on the left)") from None
 

@@ -14,7 +14,7 @@ write into one shared gradient buffer instead.
 
 import numpy as np
 
-from ..autograd import Function
+from ..autograd import Function, size_text
 from ..device import array_module, kernels_for
 
 
@@ -102,9 +102,9 @@ class LSTMLayer(Function):
         T, G, H = gates_x.shape[0], gates_x.shape[-1], w_h.shape[1]
         if (gates_x.ndim < 2 or w_h.shape != (G, H) or G != 4 * H
                 or h0.shape != gates_x.shape[1:-1] + (H,) or c0.shape != h0.shape):
+            got = ", ".join(size_text(a.shape) for a in (gates_x, w_h, h0, c0))
             raise ValueError(f"LSTMLayer: expected gates_x (T, ..., 4H), w_h (4H, H), h0 and "
-                             f"c0 (..., H), got {_fmt(gates_x)}, {_fmt(w_h)}, {_fmt(h0)}, "
-                             f"{_fmt(c0)}")
+                             f"c0 (..., H), got {got}")
         batch = gates_x.shape[1:-1]
         # BEGIN TASK 4.2
         xp, kernels = array_module(gates_x), kernels_for(gates_x)
@@ -168,9 +168,6 @@ class LSTMLayer(Function):
                 dh.reshape(batch + (H,)) if ctx.needs_input_grad[2] else None,
                 dc.reshape(batch + (H,)))
 
-
-def _fmt(array):
-    return "x".join(map(str, array.shape)) or "(scalar)"
 
 
 class _SharedGrad:
