@@ -4,6 +4,7 @@
     a = torch.FloatTensor(2, 3).uniform(0, 1)
 """
 
+from . import image
 from .autograd import enable_grad, gradcheck, no_grad
 from .creation import (
                        ByteTensor,
@@ -25,6 +26,7 @@ from .creation import (
                        where,
                        zeros,
 )
+from .draw import draw
 from .random import manualSeed
 from .serial import load, save
 from .tensor import Tensor, getdefaulttensortype, matmul, setdefaulttensortype
@@ -32,6 +34,7 @@ from .tensor import Tensor, getdefaulttensortype, matmul, setdefaulttensortype
 mm = matmul
 
 __all__ = ["ByteTensor", "DoubleTensor", "FloatTensor", "IntTensor", "LongTensor", "Tensor",
-           "arange", "cat", "enable_grad", "eye", "from_numpy", "getdefaulttensortype",
-           "gradcheck", "linspace", "load", "manualSeed", "matmul", "mm", "no_grad", "ones", "rand",
-           "randn", "range", "save", "setdefaulttensortype", "stack", "tensor", "where", "zeros"]
+           "arange", "cat", "draw", "enable_grad", "eye", "from_numpy", "getdefaulttensortype",
+           "gradcheck", "image", "linspace", "load", "manualSeed", "matmul", "mm", "no_grad",
+           "ones", "rand", "randn", "range", "save", "setdefaulttensortype", "stack", "tensor",
+           "where", "zeros"]
