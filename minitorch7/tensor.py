@@ -10,6 +10,7 @@ Indices are 0-based.
 
 import numpy as np
 
+from . import strides
 from .autograd import Variable
 from .device import array_module, kernels_for
 from .ops import elementwise as ew
@@ -169,11 +170,7 @@ class Tensor(Variable):
         if not (0 <= start and 0 <= length and start + length <= self.shape[dim]):
             raise IndexError(f"narrow: [{start}, {start + length}) is out of range for dim "
                              f"{dim} of size {self.shape[dim]}")
-        # BEGIN TASK 1.1
-        index = [slice(None)] * self.ndim
-        index[dim] = slice(start, start + length)
-        return shape_ops.Index.apply(self, tuple(index))
-        # END TASK 1.1
+        return shape_ops.View.apply(self, strides.narrow, dim % self.ndim, start, length)
 
     def select(self, dim, index):
         """The slice at ``index`` along dim, with that dim removed (a view)."""
@@ -181,19 +178,14 @@ class Tensor(Variable):
         if not -self.shape[dim] <= index < self.shape[dim]:
             raise IndexError(f"select: index {index} is out of range for dim {dim} of size "
                              f"{self.shape[dim]}")
-        # BEGIN TASK 1.1
-        where = [slice(None)] * self.ndim
-        where[dim] = index
-        return shape_ops.Index.apply(self, tuple(where))
-        # END TASK 1.1
+        return shape_ops.View.apply(self, strides.select, dim % self.ndim,
+                                    index % self.shape[dim])
 
     def transpose(self, dim0, dim1):
         """Swap two dims (a view: only the strides change)."""
-        # BEGIN TASK 1.1
-        dims = list(range(self.ndim))
-        dims[dim0], dims[dim1] = dims[dim1], dims[dim0]
-        return shape_ops.Permute.apply(self, tuple(dims))
-        # END TASK 1.1
+        self._check_dim("transpose", dim0)
+        self._check_dim("transpose", dim1)
+        return shape_ops.View.apply(self, strides.transpose, dim0 % self.ndim, dim1 % self.ndim)
 
     def t(self):
         """The transpose of a 2-D tensor."""
@@ -232,7 +224,8 @@ class Tensor(Variable):
         lead = len(sizes) - self.ndim
         target = tuple(self.shape[i - lead] if s == -1 else s for i, s in enumerate(sizes))
         try:
-            np.broadcast_shapes(self.shape, target)
+            if strides.broadcast_shape(self.shape, target) != target:
+                raise ValueError
         except ValueError:
             raise ValueError(f"expand: cannot expand size {_fmt_size(self.shape)} to "
                              f"{_fmt_size(target)}") from None

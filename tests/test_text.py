@@ -49,7 +49,7 @@ def test_sample_temperature():
         sample(logprobs, 0)
 
 
-@pytest.mark.task_4_1
+@pytest.mark.task_6_2
 def test_generate_word_by_word_from_eos_with_the_state_carried():
     """A model whose next word depends on every word so far: h[t] = h[t-1] + E[x[t]],
     scores = h W^T + b. Near zero temperature it picks the best word, so the text is

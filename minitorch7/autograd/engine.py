@@ -13,9 +13,12 @@ from .context import Context
 
 
 def topological_order(*roots):
-    """Contexts reachable from ``roots``, each after all the contexts it depends on."""
+    """The Contexts reachable from ``roots`` (Contexts), as a list in which each comes
+    after every Context it depends on (its ``parents`` that are Contexts; other parents are
+    leaf Variables and are not listed), each once. No recursion: a graph 100,000 ops deep
+    must not raise RecursionError."""
+    # BEGIN TASK 2.3
     order, visited = [], set()
-    # BEGIN TASK 1.5
     stack = [(root, False) for root in reversed(roots)]
     while stack:
         node, children_done = stack.pop()
@@ -29,15 +32,26 @@ def topological_order(*roots):
         for parent in node.parents:
             if isinstance(parent, Context) and id(parent) not in visited:
                 stack.append((parent, False))
-    # END TASK 1.5
     return order
+    # END TASK 2.3
 
 
 def run_backward(outputs, gradients, retain_graph=False):
     """Accumulate sum_k d(outputs[k])/d(leaf) * gradients[k] into ``leaf.grad``.
 
     A gradient may be None only for a one-element output (it is then 1).
+
+    outputs: Variables; gradients: arrays of their shapes, or None (``_seed`` checks and
+    fills them in). Walk the graph from the outputs' Contexts (``output._ctx``) in reverse
+    ``topological_order``, so a Context runs ``ctx.function.backward(ctx, grad)`` once, with
+    the sum of the gradients of every path through it. A Context's ``parents`` are Contexts
+    or leaf Variables (or None), one per input of its backward's tuple (None gradients are
+    skipped); a leaf that requires grad gets ``leaf._accumulate_grad(grad, fresh)``, with
+    fresh = ``_is_fresh(...)``; a Context with ``retained`` set (a non-leaf asked to keep its
+    .grad) gives it its gradient the same way. Unless ``retain_graph``, ``ctx.free()`` after
+    its backward.
     """
+    # BEGIN TASK 2.4
     grads = {}
     for output, gradient in zip(outputs, gradients):
         gradient = _seed(output, gradient)
@@ -70,6 +84,7 @@ def run_backward(outputs, gradients, retain_graph=False):
             else:
                 key = id(parent)
                 grads[key] = grads[key] + parent_grad if key in grads else parent_grad
+    # END TASK 2.4
 
 
 def _is_fresh(array, input_grads, borrowed):

@@ -32,10 +32,12 @@ class Function:
     are) and returns one array. ``backward(ctx, grad)`` returns the gradient for each
     argument (a tuple, or one array when there is one argument); None where there is none.
     A Function whose output is a view of its first input sets ``is_view = True`` so the two
-    share one version counter.
+    share one version counter. A Function may define ``check(*args)``: it gets forward's
+    arguments first and raises for bad ones, so that forward holds only the math.
     """
 
     is_view = False
+    check = None
 
     @staticmethod
     def forward(ctx, *args):
@@ -63,6 +65,8 @@ class Function:
             else:
                 raw.append(a)
                 parents.append(None)
+        if cls.check is not None:
+            cls.check(*raw)
         ctx = Context(cls, None, None)
         result = cls.forward(ctx, *raw)
         if isinstance(result, np.generic):  # NumPy reductions return scalars, not 0-d arrays

@@ -65,8 +65,13 @@ def _flat_outputs(fn, inputs):
 
 
 def _numerical_jacobian(fn, inputs, x, eps):
-    """J[k, j] = d out_k / d x_j by central differences, nudging x in place."""
-    # BEGIN TASK 1.6
+    """The Jacobian of ``fn(*inputs)`` with respect to the input Variable ``x`` (one of
+    ``inputs``, float64), by central differences with step ``eps``: an array of shape
+    (number of outputs, x's number of elements), row k column j = d out_k / d x_j (x's
+    elements in C order). Nudge ``x.data`` in place and restore it;
+    ``_flat_outputs(fn, inputs)`` evaluates fn without a graph and returns every output
+    flattened into one float64 vector."""
+    # BEGIN TASK 2.1
     columns = []
     for index in np.ndindex(x.shape):
         original = x.data[index]
@@ -76,11 +81,16 @@ def _numerical_jacobian(fn, inputs, x, eps):
         minus = _flat_outputs(fn, inputs)
         x.data[index] = original
         columns.append((plus - minus) / (2 * eps))
-    # END TASK 1.6
     return np.stack(columns, axis=1)
+    # END TASK 2.1
 
 
 def _directional(fn, inputs, x, u, eps):
+    """The derivative of ``fn(*inputs)`` (all outputs flattened into one float64 vector,
+    as ``_flat_outputs`` gives them) along the direction ``u`` (x's shape) in the input
+    Variable ``x``, by a central difference with step ``eps``: J u, without forming J.
+    Nudge ``x.data`` in place and restore it."""
+    # BEGIN TASK 2.1
     original = x.data.copy()
     x.data[...] = original + eps * u
     plus = _flat_outputs(fn, inputs)
@@ -88,6 +98,7 @@ def _directional(fn, inputs, x, u, eps):
     minus = _flat_outputs(fn, inputs)
     x.data[...] = original
     return (plus - minus) / (2 * eps)
+    # END TASK 2.1
 
 
 def _vjp(outputs, vs, inputs, x):

@@ -11,9 +11,9 @@ __all__ = ["Dropout", "SpatialDropout"]
 class Dropout(Module):
     """Dropout(p=0.5): inverted dropout.
 
-    Training: y = x * mask / (1 - p), mask ~ Bernoulli(1 - p) drawn afresh every forward
-    (one per element), so E[y] = x; the gradient goes through the same mask.
-    Evaluation: y = x.
+    Training: each element is kept with probability 1 - p (a fresh draw every forward,
+    one per element) and the kept ones are scaled so that the expected output equals the
+    input. Evaluation: y = x.
     """
 
     def __init__(self, p=0.5):
@@ -27,14 +27,19 @@ class Dropout(Module):
         return input.shape
 
     def updateOutput(self, input):
+        """input Tensor -> output Tensor of its shape. In training (``self.train``) with
+        p > 0: draw the mask with ``generator().random(self.mask_shape(input))`` (NumPy,
+        on the CPU: ``to_device(mask, input.device)`` moves it), keep the scaled mask as the
+        Tensor ``self.noise``, and return input times it (a graph op, so the gradient flows
+        through the same mask). Otherwise the input itself."""
+        # BEGIN TASK 4.4
         if not self.train or self.p == 0:
             return input
-        # BEGIN TASK 3.6
         keep = 1 - self.p
         mask = (generator().random(self.mask_shape(input)) < keep).astype(input.dtype) / keep
         self.noise = Tensor._wrap(to_device(mask, input.device))
         return input * self.noise
-        # END TASK 3.6
+        # END TASK 4.4
 
     def __repr__(self):
         return f"nn.{type(self).__name__}({self.p:f})"

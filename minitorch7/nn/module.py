@@ -133,27 +133,38 @@ class Module:
         return Tensor._wrap(flat), Tensor._wrap(flat_grad)
 
     def zeroGradParameters(self):
+        """Set the gradient (``p.grad``, a Tensor) of every parameter p of
+        ``self.parameters()[0]`` to zero, in place."""
+        # BEGIN TASK 3.5
         for p in self.parameters()[0]:
             p.grad.data[...] = 0
+        # END TASK 3.5
 
     def updateParameters(self, learningRate):
-        """Plain gradient step: p <- p - learningRate * dL/dp, for every parameter."""
+        """One plain gradient-descent step on every parameter p of
+        ``self.parameters()[0]``, in place on ``p.data``, then ``p._bump_version()`` (the
+        parameter changed: graphs that saved it must know)."""
+        # BEGIN TASK 3.5
         for p in self.parameters()[0]:
             p.data -= learningRate * p.grad.data
             p._bump_version()
+        # END TASK 3.5
 
     def updateGradParameters(self, momFactor, momDamp=None, momNesterov=False):
         """dpnn's momentum, applied to the gradients before ``updateParameters``.
 
-        Per parameter, a buffer v starts as a copy of the first gradient; afterwards
-        v <- momFactor * v + (1 - momDamp) * g. Then g <- v, or with Nesterov
-        g <- g + momFactor * v. momDamp defaults to momFactor; momFactor <= 0 does nothing.
+        Per parameter, a velocity buffer (the list ``self._momentum``, None before the first
+        call) starts as a copy of the first gradient, then follows dpnn's formula
+        (docs/logistic_regression.md); the gradients (``self.parameters()[1]``, Tensors)
+        are overwritten in place with the velocity, or with Nesterov momentum with the
+        gradient plus momFactor times it. momDamp defaults to momFactor; momFactor <= 0
+        does nothing.
         """
+        # BEGIN TASK 3.4
         if momFactor <= 0:
             return
         momDamp = momFactor if momDamp is None else momDamp
-        params, grads = self.parameters()
-        # BEGIN TASK 3.5
+        grads = self.parameters()[1]
         if self._momentum is None:
             self._momentum = [g.data.copy() for g in grads]
         else:
@@ -165,19 +176,20 @@ class Module:
                 g.data += momFactor * v
             else:
                 g.data[...] = v
-        # END TASK 3.5
+        # END TASK 3.4
 
     def gradParamClip(self, cutoff):
-        """Scale all gradients by cutoff / norm when their global L2 norm exceeds cutoff.
-        Returns the norm before clipping."""
+        """Scale all gradients (``self.parameters()[1]``, Tensors, in place) together so
+        that their global L2 norm (over every number of every gradient) is at most
+        ``cutoff``. Returns the norm before clipping, a Python float."""
+        # BEGIN TASK 6.6
         grads = self.parameters()[1]
-        # BEGIN TASK 4.4
         norm = math.sqrt(sum(float(array_module(g.data).vdot(g.data, g.data)) for g in grads))
         if norm > cutoff:
             for g in grads:
                 g.data *= cutoff / norm
-        # END TASK 4.4
         return norm
+        # END TASK 6.6
 
     def maxParamNorm(self, maxOutNorm):
         """Renormalise the rows (output units) of each weight matrix to norm <= maxOutNorm."""

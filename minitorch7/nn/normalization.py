@@ -11,11 +11,11 @@ __all__ = ["BatchNormalization", "SpatialBatchNormalization"]
 class BatchNormalization(Module):
     """BatchNormalization(nOutput, eps=1e-5, momentum=0.1, affine=True), input B x nOutput.
 
-    Training: y = (x - mean) / sqrt(var + eps) * weight + bias with the batch mean and the
-    biased batch variance of each feature; then
-    running_mean <- (1 - momentum) running_mean + momentum mean and likewise running_var
-    with the UNBIASED variance var * n / (n - 1). Evaluation normalises with the running
-    statistics. weight ~ U(0, 1), bias = 0 (only when affine).
+    Training: each feature is normalised with the mean and the biased variance of its
+    values in the batch, then scaled by ``weight`` and shifted by ``bias``; the running
+    statistics follow the batch ones with ``momentum`` (the variance's UNBIASED estimate).
+    Evaluation normalises with the running statistics. weight ~ U(0, 1), bias = 0 (only
+    when affine).
     """
 
     nDim = 2  # input dims, for the error message and printing
@@ -41,9 +41,21 @@ class BatchNormalization(Module):
             raise ValueError(f"{self!r}: training needs more than one value per feature, "
                              f"got input of size {_fmt_size(input.shape)}")
         shape = (input.shape[0], self.nOutput, -1)  # per feature: dims 0 and 2 are pooled
-        x = input.reshape(*shape)
+        y = self._normalize(input.reshape(*shape))
+        if self.affine:
+            stats = (1, self.nOutput, 1)
+            y = y * self.weight.reshape(*stats) + self.bias.reshape(*stats)
+        return y.reshape(*input.shape)
+
+    def _normalize(self, x):
+        """x: a B x N x L Tensor (L = 1, or H*W for images) -> (x - mean) / sqrt(var + eps)
+        per feature n, through graph ops (the backward is autograd's). In training mean
+        and var are the batch's (over dims 0 and 2; var biased), and ``running_mean`` /
+        ``running_var`` (Tensors of size N) are updated without a graph (``no_grad()``):
+        r <- (1 - momentum) r + momentum * batch value, with the unbiased variance
+        var * n / (n - 1), n = B * L. In evaluation the running statistics are used."""
+        # BEGIN TASK 5.6
         stats = (1, self.nOutput, 1)
-        # BEGIN TASK 3.7
         if self.train:
             mean = x.mean(2, keepdim=True).mean(0, keepdim=True)
             centered = x - mean
@@ -58,11 +70,8 @@ class BatchNormalization(Module):
         else:
             centered = x - self.running_mean.reshape(*stats)
             var = self.running_var.reshape(*stats)
-        y = centered / (var + self.eps).sqrt()
-        # END TASK 3.7
-        if self.affine:
-            y = y * self.weight.reshape(*stats) + self.bias.reshape(*stats)
-        return y.reshape(*input.shape)
+        return centered / (var + self.eps).sqrt()
+        # END TASK 5.6
 
     def __repr__(self):
         return f"nn.{type(self).__name__} ({self.nDim}D) ({self.nOutput})"

@@ -15,8 +15,9 @@ is dropped (``forget``, the default) or kept DETACHED (``remember``): truncated 
 import numpy as np
 
 from ..creation import cat, stack
-from ..device import array_module
-from ..ops.recurrent import LSTMCell, LSTMLayer, unstack
+from ..device import array_module, kernels_for
+from ..ops.lstm_layer import LSTMLayer
+from ..ops.recurrent import LSTMCell, unstack
 from ..tensor import Tensor, _fmt_size, get_default_dtype
 from .container import Container, Sequential
 from .criterion import Criterion
@@ -36,7 +37,14 @@ ROWWISE = (Dropout, Linear, LogSoftMax, ReLU, Sigmoid, SoftMax, Tanh)
 
 
 def _detach(state):
-    return None if state is None else map_table(lambda t: t.detach(), state)
+    """A state (None, a Tensor, or a table of Tensors such as the LSTM's (h, c)) cut from
+    its graph: the same values, Tensors that have no history (``t.detach()``);
+    ``map_table(fn, state)`` applies fn to every Tensor of a table."""
+    # BEGIN TASK 6.2
+    if state is None:
+        return None
+    return map_table(lambda t: t.detach(), state)
+    # END TASK 6.2
 
 
 def _stacked(seq):
@@ -91,13 +99,18 @@ class AbstractRecurrent(Container):
         raise NotImplementedError(f"{type(self).__name__} does not define _step")
 
     def updateOutput(self, input):
-        # BEGIN TASK 4.1
+        """ONE time step: input x[t] -> output. The step starts from the carried state
+        ``self._state`` (None: ``self.initialState(input)``), which flows through the graph
+        while a Sequencer unrolls this module (``self._unrolling``) and is detached
+        otherwise; ``self._step(input, state)`` gives (output, new state), and the new state
+        is carried to the next step."""
+        # BEGIN TASK 6.2
         state = self._state if self._unrolling else _detach(self._state)
         if state is None:
             state = self.initialState(input)
         output, self._state = self._step(input, state)
-        # END TASK 4.1
         return output
+        # END TASK 6.2
 
     def sequence(self, seq):
         """The outputs (a list) for a sequence of T steps: a list or a (T, ...) tensor."""
@@ -123,11 +136,16 @@ class AbstractRecurrent(Container):
         return self
 
     def _startSequence(self):
-        """Called by a Sequencer before its first step: forget, or keep the state detached."""
+        """Called by a Sequencer before its first step. The carried state is kept, detached
+        (truncated BPTT: gradients stop at the sequence's start), when the remember mode
+        (``self._remember``: 'both', 'train', 'eval' or 'neither') covers the current mode
+        (``self.train``), and dropped (None) otherwise; then the module is unrolling."""
+        # BEGIN TASK 6.2
         remembers = self._remember == "both" or self._remember == (
             "train" if self.train else "eval")
         self._state = _detach(self._state) if remembers else None
         self._unrolling = True
+        # END TASK 6.2
 
     def _zeros(self, shape):
         """A zero state of ``shape``, with the dtype and on the device of the parameters."""
@@ -150,17 +168,22 @@ class Recurrence(AbstractRecurrent):
         self.modules = [rm]
 
     def initialState(self, input):
-        # BEGIN TASK 4.1
+        """The zero state h[0] for ``input`` (x[t], or a table whose first Tensor is x[t]):
+        batch x outputSize when x has more than ``nInputDim`` dims, else outputSize;
+        ``self._zeros(shape)`` makes it with the parameters' dtype and device."""
+        # BEGIN TASK 6.2
         x = flatten_table(input)[0]
         batched = x.ndim > self.nInputDim
         return self._zeros((x.shape[0], self.outputSize) if batched else (self.outputSize,))
-        # END TASK 4.1
+        # END TASK 6.2
 
     def _step(self, input, state):
-        # BEGIN TASK 4.1
+        """(x[t], h[t-1]) -> (output, new state): both are rm's output for the table
+        {x[t], h[t-1]}; ``self._run(module, input)`` runs a child module in the graph."""
+        # BEGIN TASK 6.2
         h = self._run(self.rm, [input, state])
         return h, h
-        # END TASK 4.1
+        # END TASK 6.2
 
     def __repr__(self):
         return self._repr_lines("[{input(t), output(t-1)} -> (1) -> output(t)]", "")
@@ -224,7 +247,10 @@ class FastLSTM(_Gated):
         """The whole sequence in one fused op (``ops.recurrent.LSTMLayer``): i2g on all
         steps at once, then the steps, whose backward computes o2g's weight gradient as one
         product over all T x batch rows. Same results as stepping ``_step``. Returns the
-        hidden states as one T x ... x H tensor."""
+        hidden states as one T x ... x H tensor. On the teaching tier (a learner copy's
+        kernels) it steps ``_step`` through the graph instead: the learner's LSTMCell runs."""
+        if getattr(kernels_for(self.o2g.weight.data), "TIER", None) == "teaching":
+            return _Gated.sequence(self, seq)
         stacked = _stacked(seq)
         self._check(stacked, 1)
         projected = _over_rows(self._project, stacked)
@@ -260,9 +286,12 @@ class LSTM(FastLSTM):
     sequence = _Gated.sequence  # the peepholes are not in the fused FastLSTM op: step
 
     def _step(self, gates_x, state):
+        """(gates_x = i2g(x[t]) (..., 4H), state (h[t-1], c[t-1])) -> (h[t], (h[t], c[t])),
+        in graph ops (Tensor methods: narrow, select, sigmoid, tanh, *, +), the
+        peepholes ``self.peephole`` (3 x H) as in the class docstring."""
+        # BEGIN TASK 6.3
         h_prev, c_prev = state
         H = self.outputSize
-        # BEGIN TASK 4.2
         gates = gates_x + self._run(self.o2g, h_prev)
         a_i, a_g, a_f, a_o = (gates.narrow(-1, k * H, H) for k in range(4))
         p_i, p_f, p_o = (self.peephole.select(0, k) for k in range(3))
@@ -270,8 +299,8 @@ class LSTM(FastLSTM):
         f = (a_f + p_f * c_prev).sigmoid()
         c = f * c_prev + i * a_g.tanh()
         h = (a_o + p_o * c).sigmoid() * c.tanh()
-        # END TASK 4.2
         return h, (h, c)
+        # END TASK 6.3
 
 
 class GRU(_Gated):
@@ -294,14 +323,17 @@ class GRU(_Gated):
         return cat([self._run(self.i2g, x), self._run(self.i2h, x)], -1)
 
     def _step(self, projected, s_prev):
+        """(projected = [i2g(x[t]) | i2h(x[t])] (..., 3H), s[t-1] (..., H)) -> (s[t], s[t])
+        in graph ops, with ``self._run(self.o2g, ...)`` and ``self._run(self.h2h, ...)`` for
+        the recurrent products, as in the class docstring."""
+        # BEGIN TASK 6.4
         H = self.outputSize
-        # BEGIN TASK 4.3
         rz = (projected.narrow(-1, 0, 2 * H) + self._run(self.o2g, s_prev)).sigmoid()
         r, z = rz.narrow(-1, 0, H), rz.narrow(-1, H, H)
         candidate = (projected.narrow(-1, 2 * H, H) + self._run(self.h2h, r * s_prev)).tanh()
         s = (1 - z) * candidate + z * s_prev
-        # END TASK 4.3
         return s, s
+        # END TASK 6.4
 
 
 class Recursor(Container):
@@ -400,6 +432,11 @@ class SequencerCriterion(Criterion):
         self.criterion = criterion
 
     def updateOutput(self, input, target):
+        """input: T steps (a list, or a T x ... Tensor: ``_steps`` gives the list), target:
+        T targets (indexable by t) -> the total loss, a Tensor in the graph: the sum over t
+        of ``self.criterion.updateOutput(input[t], target[t])``. ValueError naming this
+        criterion when the two lengths differ."""
+        # BEGIN TASK 6.5
         steps = _steps(input)
         if len(steps) != len(target):
             raise ValueError(f"{self!r}: input has {len(steps)} time steps but target has "
@@ -409,6 +446,7 @@ class SequencerCriterion(Criterion):
         for loss in losses[1:]:
             total = total + loss
         return total
+        # END TASK 6.5
 
     def backward(self, input, target):
         """gradInput: for a list of T steps of one size, the T rows of ONE T x ... array

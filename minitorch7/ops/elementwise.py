@@ -5,24 +5,27 @@ import operator
 
 from ..autograd import Function, size_text
 from ..device import array_module
+from ..strides import broadcast_shape
 
 
 def unbroadcast(grad, shape):
-    """Sum ``grad`` down to ``shape``: the backward of broadcasting ``shape`` up to grad's.
+    """The backward of broadcasting an input of ``shape`` up to ``grad``'s shape.
 
-    Leading dims that broadcasting added are summed away, and so are dims where ``shape``
-    has size 1. ``shape`` None (a Python scalar operand) gives None.
+    grad: dL/d(the broadcast result), an array (NumPy or CUDA; ``array_module(grad)`` is
+    its NumPy-like namespace). shape: the input's shape (a tuple), or None for a Python
+    scalar operand. Returns dL/d(input), an array of exactly ``shape`` (``grad`` itself
+    when nothing was broadcast), or None when ``shape`` is None.
     """
+    # BEGIN TASK 2.2
     if shape is None:
         return None
     if tuple(grad.shape) == tuple(shape):
         return grad
-    # BEGIN TASK 1.3
     lead = grad.ndim - len(shape)
     axes = tuple(range(lead)) + tuple(
         lead + i for i, n in enumerate(shape) if n == 1 and grad.shape[lead + i] != 1)
     return array_module(grad).sum(grad, axis=axes, keepdims=True).reshape(shape)
-    # END TASK 1.3
+    # END TASK 2.2
 
 
 def _shape(x):
@@ -31,12 +34,14 @@ def _shape(x):
 
 def _broadcasting(name, op, a, b):
     """op(a, b), or an error naming the op and both sizes when they do not broadcast."""
+    shapes = [_shape(x) or () for x in (a, b)]
     try:
-        return op(a, b)
+        broadcast_shape(*shapes)
     except ValueError:
-        sizes = [size_text(_shape(x) or ()) for x in (a, b)]
-        raise ValueError(f"{name}: sizes {sizes[0]} and {sizes[1]} do not broadcast (each "
-                         "dim must match, or be 1, or be missing on the left)") from None
+        raise ValueError(f"{name}: sizes {size_text(shapes[0])} and {size_text(shapes[1])} do "
+                         "not broadcast (each dim must match, or be 1, or be missing on the "
+                         "left)") from None
+    return op(a, b)
 
 
 class Add(Function):
@@ -66,7 +71,7 @@ class Sub(Function):
 
 
 class Mul(Function):
-    """a * b; d/da = b, d/db = a."""
+    """a * b, with broadcasting."""
 
     @staticmethod
     def forward(ctx, a, b):
@@ -75,14 +80,16 @@ class Mul(Function):
 
     @staticmethod
     def backward(ctx, grad):
-        # BEGIN TASK 1.2
+        """grad = dL/d(a * b) -> (dL/da, dL/db), each of its input's shape (None for a
+        Python scalar). Saved: a, b."""
+        # BEGIN TASK 2.5
         a, b = ctx.saved_arrays
         return unbroadcast(grad * b, _shape(a)), unbroadcast(grad * a, _shape(b))
-        # END TASK 1.2
+        # END TASK 2.5
 
 
 class Div(Function):
-    """a / b; d/da = 1/b, d/db = -a/b^2."""
+    """a / b, with broadcasting."""
 
     @staticmethod
     def forward(ctx, a, b):
@@ -91,14 +98,16 @@ class Div(Function):
 
     @staticmethod
     def backward(ctx, grad):
-        # BEGIN TASK 1.2
+        """grad = dL/d(a / b) -> (dL/da, dL/db), each of its input's shape (None for a
+        Python scalar). Saved: a, b."""
+        # BEGIN TASK 2.5
         a, b = ctx.saved_arrays
         return unbroadcast(grad / b, _shape(a)), unbroadcast(-grad * a / (b * b), _shape(b))
-        # END TASK 1.2
+        # END TASK 2.5
 
 
 class Pow(Function):
-    """a ** b; d/da = b a^(b-1), d/db = a^b log(a)."""
+    """a ** b, with broadcasting."""
 
     @staticmethod
     def forward(ctx, a, b):
@@ -108,6 +117,10 @@ class Pow(Function):
 
     @staticmethod
     def backward(ctx, grad):
+        """grad = dL/d(a ** b) -> (dL/da, dL/db), each of its input's shape; None for an
+        input that needs no gradient (``ctx.needs_input_grad``: the exponent often does
+        not, and log(a) is undefined for a <= 0). Saved: a, b, out = a ** b."""
+        # BEGIN TASK 2.5
         a, b, out = ctx.saved_arrays
         grad_a = grad_b = None
         if ctx.needs_input_grad[0]:
@@ -115,6 +128,7 @@ class Pow(Function):
         if ctx.needs_input_grad[1]:
             grad_b = unbroadcast(grad * out * array_module(out).log(a), _shape(b))
         return grad_a, grad_b
+        # END TASK 2.5
 
 
 class Neg(Function):
@@ -130,7 +144,7 @@ class Neg(Function):
 
 
 class Exp(Function):
-    """exp(a); d/da = exp(a)."""
+    """exp(a), elementwise."""
 
     @staticmethod
     def forward(ctx, a):
@@ -140,14 +154,15 @@ class Exp(Function):
 
     @staticmethod
     def backward(ctx, grad):
-        # BEGIN TASK 1.2
+        """grad = dL/d exp(a) -> dL/da. Saved: out = exp(a)."""
+        # BEGIN TASK 2.5
         (out,) = ctx.saved_arrays
         return grad * out
-        # END TASK 1.2
+        # END TASK 2.5
 
 
 class Log(Function):
-    """log(a); d/da = 1/a."""
+    """log(a), elementwise."""
 
     @staticmethod
     def forward(ctx, a):
@@ -156,14 +171,15 @@ class Log(Function):
 
     @staticmethod
     def backward(ctx, grad):
-        # BEGIN TASK 1.2
+        """grad = dL/d log(a) -> dL/da. Saved: a."""
+        # BEGIN TASK 2.5
         (a,) = ctx.saved_arrays
         return grad / a
-        # END TASK 1.2
+        # END TASK 2.5
 
 
 class Sqrt(Function):
-    """sqrt(a); d/da = 1 / (2 sqrt(a))."""
+    """sqrt(a), elementwise."""
 
     @staticmethod
     def forward(ctx, a):
@@ -173,12 +189,15 @@ class Sqrt(Function):
 
     @staticmethod
     def backward(ctx, grad):
+        """grad = dL/d sqrt(a) -> dL/da. Saved: out = sqrt(a)."""
+        # BEGIN TASK 2.5
         (out,) = ctx.saved_arrays
         return grad / (2 * out)
+        # END TASK 2.5
 
 
 class Abs(Function):
-    """|a|; d/da = sign(a)."""
+    """|a|, elementwise (Torch7 and PyTorch take the gradient at 0 to be 0)."""
 
     @staticmethod
     def forward(ctx, a):
@@ -187,40 +206,52 @@ class Abs(Function):
 
     @staticmethod
     def backward(ctx, grad):
+        """grad = dL/d|a| -> dL/da. Saved: a."""
+        # BEGIN TASK 2.5
         (a,) = ctx.saved_arrays
         return grad * array_module(a).sign(a)
+        # END TASK 2.5
 
 
 class Tanh(Function):
-    """tanh(a); d/da = 1 - tanh(a)^2."""
+    """tanh(a), elementwise: nn.Tanh's transfer function."""
 
     @staticmethod
     def forward(ctx, a):
+        """a (any shape) -> tanh(a); saves what the backward needs."""
+        # BEGIN TASK 4.1
         out = array_module(a).tanh(a)
         ctx.save_for_backward(out)
         return out
+        # END TASK 4.1
 
     @staticmethod
     def backward(ctx, grad):
-        # BEGIN TASK 3.2
+        """grad = dL/d tanh(a) -> dL/da, from what forward saved."""
+        # BEGIN TASK 4.1
         (out,) = ctx.saved_arrays
         return grad * (1 - out * out)
-        # END TASK 3.2
+        # END TASK 4.1
 
 
 class Sigmoid(Function):
-    """1 / (1 + exp(-a)); d/da = s (1 - s)."""
+    """sigmoid(a) = 1 / (1 + exp(-a)), elementwise: nn.Sigmoid's transfer function."""
 
     @staticmethod
     def forward(ctx, a):
+        """a (any shape) -> sigmoid(a), without overflow for large |a|; saves what the
+        backward needs."""
+        # BEGIN TASK 3.2
         xp = array_module(a)
         # computed from tanh: exact and free of exp overflow for large |a|
         out = 0.5 * xp.tanh(0.5 * a) + 0.5
         ctx.save_for_backward(out)
         return out
+        # END TASK 3.2
 
     @staticmethod
     def backward(ctx, grad):
+        """grad = dL/d sigmoid(a) -> dL/da, from what forward saved."""
         # BEGIN TASK 3.2
         (out,) = ctx.saved_arrays
         return grad * out * (1 - out)
@@ -228,20 +259,24 @@ class Sigmoid(Function):
 
 
 class ReLU(Function):
-    """max(a, 0); d/da = 1 where a > 0."""
+    """max(a, 0), elementwise: nn.ReLU's transfer function."""
 
     @staticmethod
     def forward(ctx, a):
+        """a (any shape) -> max(a, 0); saves what the backward needs."""
+        # BEGIN TASK 4.1
         out = array_module(a).maximum(a, 0)
         ctx.save_for_backward(out)
         return out
+        # END TASK 4.1
 
     @staticmethod
     def backward(ctx, grad):
-        # BEGIN TASK 3.2
+        """grad = dL/d max(a, 0) -> dL/da (0 where a <= 0), from what forward saved."""
+        # BEGIN TASK 4.1
         (out,) = ctx.saved_arrays
         return grad * (out > 0)
-        # END TASK 3.2
+        # END TASK 4.1
 
 
 class Clamp(Function):

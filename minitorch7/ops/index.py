@@ -29,7 +29,10 @@ class IndexSelect(Function):
 
     @staticmethod
     def backward(ctx, grad):
-        # BEGIN TASK 3.8
+        """grad = dL/dout (a.shape with dim -> index.shape) -> (dL/da of a's shape and
+        dtype, None, None). ``ctx.args`` = (a.shape, a.dtype, dim, index). An index that
+        appears twice read its row twice."""
+        # BEGIN TASK 6.1
         shape, dtype, dim, index = ctx.args
         xp = array_module(grad)
         out = xp.zeros(shape, dtype)
@@ -38,7 +41,7 @@ class IndexSelect(Function):
                                 tuple(range(index.ndim)))
         xp.add.at(moved, index, grad_rows)
         return out, None, None
-        # END TASK 3.8
+        # END TASK 6.1
 
 
 class Gather(Function):

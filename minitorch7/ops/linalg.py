@@ -13,10 +13,8 @@ def _check_matmul(name, a, b):
 
 
 class MatMul(Function):
-    """a @ b for a (..., n, k), b (..., k, m), batch dims broadcast.
-
-    d/da = grad @ b^T, d/db = a^T @ grad (each summed back over broadcast batch dims).
-    """
+    """a @ b for a (..., n, k), b (..., k, m), batch dims broadcast: the product runs in
+    the backend's ``matmul`` kernel (``kernels_for(array)``)."""
 
     @staticmethod
     def forward(ctx, a, b):
@@ -26,7 +24,10 @@ class MatMul(Function):
 
     @staticmethod
     def backward(ctx, grad):
-        # BEGIN TASK 1.4
+        """grad = dL/d(a @ b) (..., n, m) -> (dL/da, dL/db) of a's and b's shapes; None for
+        an input that needs no gradient (``ctx.needs_input_grad``). Saved: a, b. Every
+        product goes through ``kernels_for(grad).matmul``."""
+        # BEGIN TASK 2.6
         a, b = ctx.saved_arrays
         kernels = kernels_for(grad)
         grad_a = grad_b = None
@@ -35,30 +36,39 @@ class MatMul(Function):
         if ctx.needs_input_grad[1]:
             grad_b = unbroadcast(kernels.matmul(a.swapaxes(-1, -2), grad), b.shape)
         return grad_a, grad_b
-        # END TASK 1.4
+        # END TASK 2.6
 
 
 class Linear(Function):
-    """y = x W^T + b for x (..., in), W (out, in), b (out,) or None -> y (..., out).
-
-    dx = dy W, dW = dy^T x (over all leading dims), db = sum of dy over leading dims.
-    """
+    """y = x W^T + b for x (..., in), W (out, in), b (out,) or None -> y (..., out):
+    nn.Linear's op, its products in the backend's ``matmul`` kernel."""
 
     @staticmethod
-    def forward(ctx, x, weight, bias):
+    def check(x, weight, bias):
         if x.shape[-1] != weight.shape[1]:
             raise ValueError(f"linear: input has {x.shape[-1]} features (input size "
                              f"{'x'.join(map(str, x.shape))}) but the weight expects "
                              f"{weight.shape[1]}")
+
+    @staticmethod
+    def forward(ctx, x, weight, bias):
+        """x (..., in), weight (out, in), bias (out,) or None -> y (..., out), every
+        product through ``kernels_for(x).matmul`` on 2-D operands (the leading dims of x
+        flattened into rows); saves x and weight."""
+        # BEGIN TASK 3.1
         ctx.save_for_backward(x, weight)
         x2 = x.reshape(-1, x.shape[-1])
         out = kernels_for(x).matmul(x2, weight.T)
         if bias is not None:
             out += bias
         return out.reshape(*x.shape[:-1], weight.shape[0])
+        # END TASK 3.1
 
     @staticmethod
     def backward(ctx, grad):
+        """grad = dL/dy (..., out) -> (dL/dx, dL/dweight, dL/dbias) of their inputs'
+        shapes; None for an input that needs no gradient (``ctx.needs_input_grad``; bias
+        None never needs one)."""
         # BEGIN TASK 3.1
         x, weight = ctx.saved_arrays
         kernels = kernels_for(grad)

@@ -52,57 +52,65 @@ class NLLLoss(Function):
 
     logp (B, C) and target (B,) of 0-based class ids: loss = -(1/B) sum_i logp[i, t_i]
     (sum without the 1/B when not size_average); logp (C,) and a one-element target:
-    loss = -logp[t]. The gradient is -1/B at (i, t_i) and 0 elsewhere.
+    loss = -logp[t].
     """
 
     @staticmethod
     def forward(ctx, logp, target, size_average):
-        # BEGIN TASK 3.3
+        """logp (B, C) or (C,) log-probabilities, target (B,) or (1,) integer class ids,
+        size_average a bool -> the loss, a 0-d array. Keeps in ``ctx.args`` the tuple
+        (logp.shape, logp.dtype, target, scale) that backward reads."""
+        # BEGIN TASK 4.3
         xp = array_module(logp)
         picked = xp.take_along_axis(logp.reshape(-1, logp.shape[-1]),
                                     target.reshape(-1, 1), axis=1)
         scale = 1.0 / target.size if size_average else 1.0
-        # END TASK 3.3
         ctx.args = logp.shape, logp.dtype, target, scale
         return -xp.sum(picked) * scale
+        # END TASK 4.3
 
     @staticmethod
     def backward(ctx, grad):
-        # BEGIN TASK 3.3
+        """grad = dL/dloss (0-d) -> (dL/dlogp of logp's shape and dtype, None, None)."""
+        # BEGIN TASK 4.3
         shape, dtype, target, scale = ctx.args
         xp = array_module(grad)
         out = xp.zeros((target.size, shape[-1]), dtype)
         xp.put_along_axis(out, target.reshape(-1, 1), -scale * grad, axis=1)
         return out.reshape(shape), None, None
-        # END TASK 3.3
+        # END TASK 4.3
 
 
 class BCELoss(Function):
     """Binary cross-entropy (Torch7's BCECriterion, eps = 1e-12):
 
     loss = -sum[t log(x + eps) + (1 - t) log(1 - x + eps)], divided by the number of
-    elements when ``size_average``. dx = -(t / (x + eps) - (1 - t) / (1 - x + eps)) * scale.
+    elements when ``size_average``.
     """
 
     eps = 1e-12
 
     @staticmethod
     def forward(ctx, x, target, size_average):
-        # BEGIN TASK 3.4
+        """x probabilities and target (0 or 1, or in between) of one shape, size_average a
+        bool -> the loss, a 0-d array; saves what backward needs (``ctx.save_for_backward``
+        for arrays, attributes of ctx for numbers)."""
+        # BEGIN TASK 3.3
         xp = array_module(x)
         eps = BCELoss.eps
         scale = 1.0 / x.size if size_average else 1.0
         loss = -xp.sum(target * xp.log(x + eps) + (1 - target) * xp.log(1 - x + eps))
-        # END TASK 3.4
         ctx.save_for_backward(x, target)
         ctx.scale = scale
         return loss * scale
+        # END TASK 3.3
 
     @staticmethod
     def backward(ctx, grad):
-        # BEGIN TASK 3.4
+        """grad = dL/dloss (0-d) -> (dL/dx of x's shape, None, None)."""
+        # BEGIN TASK 3.3
         x, target = ctx.saved_arrays
         eps = BCELoss.eps
         dx = -(target / (x + eps) - (1 - target) / (1 - x + eps)) * (ctx.scale * grad)
         return dx, None, None
-        # END TASK 3.4
+        # END TASK 3.3

@@ -4,8 +4,9 @@ into the input's shape."""
 
 import numpy as np
 
+from .. import strides
 from ..autograd import Function
-from ..backends import cuda_backend
+from ..backends import cuda_namespace
 from ..device import array_module
 from .elementwise import unbroadcast
 
@@ -43,15 +44,36 @@ class Permute(Function):
         return grad.transpose(inverse), None
 
 
+class View(Function):
+    """The view that ``how(view, *args)`` describes, with ``how`` one of the index-arithmetic
+    functions of ``minitorch7.strides`` (narrow, select, transpose): the output shares the
+    input's memory. The backward puts the gradient where the view reads: into the same
+    view of zeros of the input's shape."""
+
+    is_view = True
+
+    @staticmethod
+    def forward(ctx, a, how, *args):
+        ctx.shape, ctx.dtype, ctx.how, ctx.args = a.shape, a.dtype, how, args
+        return strides.realize(a, how(strides.view_of(a), *args))
+
+    @staticmethod
+    def backward(ctx, grad):
+        out = array_module(grad).zeros(ctx.shape, ctx.dtype)
+        strides.realize(out, ctx.how(strides.view_of(out), *ctx.args))[...] = grad
+        return (out, None) + (None,) * len(ctx.args)
+
+
 class Expand(Function):
-    """Broadcast size-1 dims to ``shape`` without copying (stride 0)."""
+    """Repeat size-1 and new leading dims to ``shape`` without copying (stride 0:
+    ``strides.expand``); the backward sums the gradient back (``unbroadcast``)."""
 
     is_view = True
 
     @staticmethod
     def forward(ctx, a, shape):
         ctx.shape = a.shape
-        return array_module(a).broadcast_to(a, shape)
+        return strides.realize(a, strides.expand(strides.view_of(a), shape))
 
     @staticmethod
     def backward(ctx, grad):
@@ -163,5 +185,5 @@ def to_device(array, device):
     if device == "cpu":
         return array if on_cpu else array.to_numpy()
     if device == "cuda":
-        return cuda_backend().from_numpy(array) if on_cpu else array
+        return cuda_namespace().from_numpy(array) if on_cpu else array
     raise ValueError(f"unknown device {device!r}; expected 'cpu' or 'cuda'")

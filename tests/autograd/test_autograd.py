@@ -41,8 +41,7 @@ def test_backward_with_explicit_gradient():
     np.testing.assert_allclose(x.grad.numpy(), [[2, 0], [1, 4]])
 
 
-@pytest.mark.task_1_3
-@pytest.mark.task_1_5
+@pytest.mark.task_2_5
 def test_broadcast_grads_are_summed_back_to_each_input():
     x, b, s = leaf(np.ones((2, 3))), leaf([1.0, 2.0, 3.0]), leaf([[2.0], [3.0]])
     ((x + b) * s).sum().backward()
@@ -52,7 +51,7 @@ def test_broadcast_grads_are_summed_back_to_each_input():
     np.testing.assert_allclose(s.grad.numpy(), [[9], [9]])
 
 
-@pytest.mark.task_1_5
+@pytest.mark.task_2_3
 def test_topological_order_puts_every_node_after_its_inputs():
     x = leaf([1.0])
     a = x * 2
@@ -64,7 +63,7 @@ def test_topological_order_puts_every_node_after_its_inputs():
     assert position[id(a._ctx)] < position[id(b._ctx)] < position[id(c._ctx)]
 
 
-@pytest.mark.task_1_5
+@pytest.mark.task_2_4
 def test_diamond_graph_visits_the_shared_node_once_with_summed_gradient():
     calls = []
 
@@ -88,7 +87,7 @@ def test_diamond_graph_visits_the_shared_node_once_with_summed_gradient():
     np.testing.assert_allclose(x.grad.numpy(), 3 * (2 * s + np.exp(s)))
 
 
-@pytest.mark.task_1_5
+@pytest.mark.task_2_4
 def test_deep_diamond_chain_gets_every_path():
     x = leaf([1.0])
     y = x
@@ -98,12 +97,12 @@ def test_deep_diamond_chain_gets_every_path():
     np.testing.assert_allclose(x.grad.numpy(), [2.0**30])
 
 
-@pytest.mark.task_1_5
+@pytest.mark.task_2_4
 def test_chain_of_100000_ops_has_no_recursion_error():
     x = leaf([0.5])
     y = x
     for _ in range(100_000):
-        y = y * 1.0
+        y = y + 0.0
     assert sys.getrecursionlimit() < 100_000
     y.sum().backward()
     np.testing.assert_allclose(x.grad.numpy(), [1.0])

@@ -4,6 +4,7 @@ GradcheckError naming the input, the element and both values (full and fast mode
 import numpy as np
 import pytest
 from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import minitorch7 as torch
 from minitorch7.autograd import Function, GradcheckError
@@ -42,7 +43,7 @@ class ForgetsSecondInput(Function):
         return grad * b, None
 
 
-@pytest.mark.task_1_6
+@pytest.mark.task_2_6
 @FAST
 @given(tensors(), tensors(shape=(2, 3), low=-1.0, high=1.0))
 def test_passes_on_correct_ops(x, w):
@@ -55,7 +56,7 @@ def test_passes_on_correct_ops(x, w):
     assert torch.gradcheck(lambda t: (t * 2, t.sum()), x)  # several outputs
 
 
-@pytest.mark.task_1_6
+@pytest.mark.task_2_4
 def test_wrong_backward_is_named_by_input_element_and_values():
     x = torch.tensor([[0.5, 1.0], [1.5, 2.0]], dtype=np.float64, requires_grad=True)
     with pytest.raises(GradcheckError, match=r"input 0, output element 3, input element \(1, 1\):"
@@ -63,7 +64,7 @@ def test_wrong_backward_is_named_by_input_element_and_values():
         torch.gradcheck(WrongSquare.apply, (x,))
 
 
-@pytest.mark.task_1_6
+@pytest.mark.task_2_4
 def test_missing_gradient_for_the_second_input_is_caught():
     a = torch.tensor([1.0, 2.0], dtype=np.float64, requires_grad=True)
     b = torch.tensor([3.0, 4.0], dtype=np.float64, requires_grad=True)
@@ -120,3 +121,29 @@ def test_tolerances_are_pytorchs():
     assert torch.gradcheck(SlightlyOff.apply, (x,))
     with pytest.raises(GradcheckError):
         torch.gradcheck(SlightlyOff.apply, (x,), rtol=1e-4)
+
+
+@pytest.mark.task_2_1
+@FAST
+@given(st.sampled_from([(1,), (3,), (2, 2), (3, 1)]).flatmap(
+    lambda shape: tensors(shape=shape, low=-1.5, high=1.5)))
+def test_numerical_jacobian_by_central_differences(x):
+    """Forward only (no backward is needed yet): the Jacobian of exp(t * t) summed over dim
+    0 against its formula, and the directional derivative J u against J @ u."""
+    from minitorch7.autograd.gradcheck import _directional, _numerical_jacobian
+
+    def fn(t):
+        return (t * t).exp().sum(0)
+
+    before = x.numpy().copy()
+    values = before.reshape(before.shape[0], -1)
+    jacobian = np.zeros((values.shape[1], values.size))  # out k = column k of values
+    for i in range(values.shape[0]):
+        for k in range(values.shape[1]):
+            jacobian[k, i * values.shape[1] + k] = 2 * values[i, k] * np.exp(values[i, k] ** 2)
+    numerical = _numerical_jacobian(fn, (x,), x, 1e-6)
+    np.testing.assert_allclose(numerical, jacobian, rtol=1e-5, atol=1e-6)
+    u = np.linspace(-1, 1, x.nElement()).reshape(x.shape)
+    np.testing.assert_allclose(_directional(fn, (x,), x, u, 1e-6), jacobian @ u.ravel(),
+                               rtol=1e-5, atol=1e-6)
+    np.testing.assert_array_equal(x.numpy(), before)  # every nudge undone

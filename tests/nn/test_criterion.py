@@ -49,7 +49,7 @@ def check_contract(criterion, x, target, loss, grad):
     np.testing.assert_allclose(grad_input.numpy(), grad, rtol=1e-4, atol=1e-6)
 
 
-@pytest.mark.task_3_3
+@pytest.mark.task_4_3
 @FAST
 @given(scores_and_classes(), st.booleans())
 def test_class_nll(case, size_average):
@@ -65,7 +65,7 @@ def test_class_nll(case, size_average):
     gradcheck(lambda v: criterion.updateOutput(v, t), leaf(x))
 
 
-@pytest.mark.task_3_3
+@pytest.mark.task_4_3
 def test_class_nll_one_sample_and_target_forms():
     x = torch.Tensor([-1.0, -2.0, -3.0])
     criterion = nn.ClassNLLCriterion()
@@ -93,7 +93,7 @@ def test_class_nll_bad_input():
         nn.ClassNLLCriterion().forward(torch.zeros(2, 3, 4), np.array([0, 1]))
 
 
-@pytest.mark.task_3_3
+@pytest.mark.task_4_3
 @FAST
 @given(scores_and_classes(), st.booleans())
 def test_cross_entropy(case, size_average):
@@ -110,7 +110,7 @@ def test_cross_entropy(case, size_average):
     gradcheck(lambda v: criterion.updateOutput(v, t), leaf(x))
 
 
-@pytest.mark.task_3_3
+@pytest.mark.task_4_3
 def test_log_softmax_then_class_nll_is_cross_entropy():
     rng = np.random.default_rng(0)
     x, t = rng.standard_normal((4, 3)), np.array([2, 0, 1, 1])
@@ -128,7 +128,7 @@ def probabilities_and_targets(draw):
     return x, t
 
 
-@pytest.mark.task_3_4
+@pytest.mark.task_3_3
 @FAST
 @given(probabilities_and_targets(), st.booleans())
 def test_bce(case, size_average):
@@ -143,7 +143,7 @@ def test_bce(case, size_average):
     gradcheck(lambda v: criterion.updateOutput(v, t), leaf(x))
 
 
-@pytest.mark.task_3_4
+@pytest.mark.task_3_3
 def test_bce_eps_keeps_saturated_outputs_finite():
     criterion = nn.BCECriterion()
     loss = criterion.forward(torch.Tensor([0.0, 1.0]).double(), torch.Tensor([1.0, 0.0]))

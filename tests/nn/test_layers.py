@@ -64,8 +64,6 @@ def out_size(size, k, d, p):
     return (size + 2 * p - k) // d + 1
 
 
-@pytest.mark.task_2_3
-@pytest.mark.task_2_5
 @FAST
 @given(data=st.data(), batch=st.integers(0, 2), n_in=st.integers(1, 2), n_out=st.integers(1, 2),
        geometry=conv_geometry())
@@ -79,7 +77,6 @@ def test_convolution_gradients_and_size(data, batch, n_in, n_out, geometry):
     check_module_grads(module, x)
 
 
-@pytest.mark.task_2_3
 def test_convolution_against_direct_sum():
     module = nn.SpatialConvolution(2, 3, 3, 2, 2, 1, 1, 0).double()
     x = torch.randn(2, 2, 4, 5).double()
@@ -92,7 +89,6 @@ def test_convolution_against_direct_sum():
         np.testing.assert_allclose(out[:, :, i, j], np.einsum("bchw,ochw->bo", patch, w) + b)
 
 
-@pytest.mark.task_2_3
 def test_lab_convolution_examples():
     x = torch.rand(3, 12, 12)
     assert nn.SpatialConvolution(3, 4, 5, 5).forward(x).shape == (4, 8, 8)
@@ -128,7 +124,6 @@ def pool_geometry(draw):
     return kw, kh, dw, dh, pw, ph, h, w
 
 
-@pytest.mark.task_2_4
 @FAST
 @given(data=st.data(), batch=st.integers(0, 2), planes=st.integers(1, 2),
        geometry=pool_geometry())
@@ -166,7 +161,6 @@ def test_average_pooling_values_gradients_and_size(data, batch, planes, geometry
     check_module_grads(module, x)
 
 
-@pytest.mark.task_2_4
 def test_lab_max_pooling_example():
     x = torch.range(1, 16).double().resize(1, 4, 4)
     out = nn.SpatialMaxPooling(2, 2, 2, 2).forward(x)
@@ -195,7 +189,7 @@ def channel_shape(ndim):
     return (1, -1) + (1,) * (ndim - 2)
 
 
-@pytest.mark.task_3_7
+@pytest.mark.task_5_6
 @FAST
 @given(data=st.data(), batch=st.integers(2, 4), features=small, spatial=st.booleans(),
        affine=st.booleans(), train=st.booleans())
@@ -213,7 +207,7 @@ def test_batchnorm_gradients(data, batch, features, spatial, affine, train):
     assert len(grads) == (2 if affine else 0)
 
 
-@pytest.mark.task_3_7
+@pytest.mark.task_5_6
 @FAST
 @given(data=st.data(), batch=st.integers(2, 4), features=small, spatial=st.booleans())
 def test_batchnorm_training_statistics(data, batch, features, spatial):
@@ -237,7 +231,7 @@ def test_batchnorm_training_statistics(data, batch, features, spatial):
                                atol=1e-12)
 
 
-@pytest.mark.task_3_7
+@pytest.mark.task_5_6
 def test_batchnorm_evaluation_uses_running_statistics():
     module = nn.SpatialBatchNormalization(2, eps=0.1).double()
     module.running_mean.copy(torch.Tensor([1.0, -2.0]))
@@ -270,7 +264,7 @@ def test_batchnorm_init_printing_and_errors():
 
 
 # ---- Dropout ---------------------------------------------------------------------------
-@pytest.mark.task_3_6
+@pytest.mark.task_4_4
 @FAST
 @given(data=st.data(), p=st.sampled_from([0.2, 0.5, 0.75]), spatial=st.booleans(),
        seed=st.integers(0, 100))
@@ -286,7 +280,7 @@ def test_dropout_gradients_with_fixed_mask(data, p, spatial, seed):
     np.testing.assert_allclose(module.forward(x).numpy(), x.numpy() * mask)
 
 
-@pytest.mark.task_3_6
+@pytest.mark.task_4_4
 @pytest.mark.parametrize("p", [0.25, 0.5])
 def test_dropout_training_masks(p):
     torch.manualSeed(0)
@@ -318,7 +312,7 @@ def test_dropout_evaluation_is_identity_and_printing():
 
 
 # ---- LookupTable -----------------------------------------------------------------------
-@pytest.mark.task_3_8
+@pytest.mark.task_6_1
 @FAST
 @given(n_index=st.integers(1, 5), n_output=small, index_shape=st.sampled_from([(3,), (2, 3)]),
        seed=st.integers(0, 1000))
@@ -332,7 +326,7 @@ def test_lookup_table_values_and_gradients(n_index, n_output, index_shape, seed)
     assert grad_input is None  # no gradient for the indices
 
 
-@pytest.mark.task_3_8
+@pytest.mark.task_6_1
 def test_lookup_table_repeated_indices_accumulate():
     module = nn.LookupTable(4, 2)
     indices = torch.LongTensor([[1, 3], [1, 1]])
@@ -420,8 +414,6 @@ def lab_cnn():
     return cnn, outsize
 
 
-@pytest.mark.task_2_3
-@pytest.mark.task_2_4
 def test_lab_cnn_outside_and_printing():
     cnn, outsize = lab_cnn()
     assert tuple(outsize) == (1, 32, 7, 7)
@@ -445,7 +437,6 @@ def test_lab_cnn_outside_and_printing():
         "}"]
 
 
-@pytest.mark.task_3_3  # the last piece it runs: LogSoftMax
 def test_lab_cnn_forward_gives_log_probabilities():
     cnn, _ = lab_cnn()
     out = cnn.forward(torch.rand(3, 1, 28, 28)).numpy()

@@ -183,7 +183,7 @@ def test_printing_as_torch7():
 
 
 # ---- dpnn helpers ----------------------------------------------------------------------
-@pytest.mark.task_3_5
+@pytest.mark.task_3_4
 @settings(max_examples=25, deadline=None)
 @given(mom=st.floats(0.1, 0.99), damp=st.none() | st.floats(0, 0.99), nesterov=st.booleans(),
        steps=st.integers(1, 4), seed=st.integers(0, 1000))
@@ -204,7 +204,7 @@ def test_momentum_against_hand_computation(mom, damp, nesterov, steps, seed):
             np.testing.assert_allclose(p.numpy(), e, rtol=1e-12)
 
 
-@pytest.mark.task_3_5
+@pytest.mark.task_3_4
 def test_momentum_default_damping_is_an_average():
     net = nn.Linear(1, 1).double()
     net.gradWeight.fill(1.0)
@@ -216,7 +216,7 @@ def test_momentum_default_damping_is_an_average():
     assert net.gradWeight.item() == pytest.approx(1.1)
 
 
-@pytest.mark.task_4_4
+@pytest.mark.task_6_6
 @settings(max_examples=25, deadline=None)
 @given(cutoff=st.floats(0.1, 10), seed=st.integers(0, 1000))
 def test_grad_param_clip(cutoff, seed):
@@ -255,3 +255,20 @@ def test_max_param_norm(w, max_norm):
     np.testing.assert_array_equal(module.bias.numpy(), bias)  # only weight matrices
     module.maxParamNorm(-1)  # <= 0 does nothing
     np.testing.assert_allclose(module.weight.numpy(), expected)
+
+
+@pytest.mark.task_3_5
+def test_zero_grad_and_update_parameters_step_every_parameter_in_place():
+    model = nn.Sequential().add(nn.Linear(3, 2)).add(nn.Linear(2, 1))
+    params, grads = model.parameters()
+    before = [p.numpy().copy() for p in params]
+    versions = [p._version[0] for p in params]
+    for k, g in enumerate(grads):
+        g.fill(k + 1.0)
+    model.updateParameters(0.5)
+    for k, (p, old) in enumerate(zip(params, before)):
+        np.testing.assert_allclose(p.numpy(), old - 0.5 * (k + 1.0), rtol=1e-6)
+    assert all(p._version[0] > v for p, v in zip(params, versions))
+    model.zeroGradParameters()
+    assert all(not g.numpy().any() for g in grads)
+    assert model.parameters()[1][0] is grads[0]  # zeroed in place, not replaced

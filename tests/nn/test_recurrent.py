@@ -51,7 +51,7 @@ def numpy_params(module):
 
 # ---- BPTT against finite differences ----------------------------------------------------
 
-@pytest.mark.task_4_1
+@pytest.mark.task_6_2
 @FEW
 @given(sizes())
 def test_recurrence_bptt_gradcheck(case):
@@ -61,7 +61,7 @@ def test_recurrence_bptt_gradcheck(case):
     check_module_grads(seq, input_shape(seqlen, batch, inputSize))
 
 
-@pytest.mark.task_4_2
+@pytest.mark.task_6_3
 @FEW
 @given(sizes(), st.sampled_from([nn.FastLSTM, nn.LSTM]))
 def test_lstm_bptt_gradcheck(case, cell):
@@ -71,7 +71,7 @@ def test_lstm_bptt_gradcheck(case, cell):
                        input_shape(seqlen, batch, inputSize))
 
 
-@pytest.mark.task_4_3
+@pytest.mark.task_6_4
 @FEW
 @given(sizes())
 def test_gru_bptt_gradcheck(case):
@@ -81,7 +81,7 @@ def test_gru_bptt_gradcheck(case):
                        input_shape(seqlen, batch, inputSize))
 
 
-@pytest.mark.task_4_2
+@pytest.mark.task_6_3
 @settings(max_examples=10, deadline=None)
 @given(st.integers(1, 3), st.integers(1, 3), st.integers(0, 2**31))
 def test_lstm_cell_gradcheck(batch, hiddenSize, seed):
@@ -123,7 +123,7 @@ def numpy_gru(xs, W, b, U, Wh, bh, Uh):
     return np.stack(out)
 
 
-@pytest.mark.task_4_2
+@pytest.mark.task_6_3
 @pytest.mark.parametrize("batch", [None, 3])
 @pytest.mark.parametrize("fast", [True, False])
 def test_fastlstm_matches_numpy(batch, fast):
@@ -140,7 +140,7 @@ def test_fastlstm_matches_numpy(batch, fast):
                                atol=1e-12)
 
 
-@pytest.mark.task_4_2
+@pytest.mark.task_6_3
 def test_lstm_peepholes_match_numpy():
     torch.manualSeed(2)
     lstm = nn.LSTM(3, 4).double()
@@ -153,7 +153,7 @@ def test_lstm_peepholes_match_numpy():
     assert not np.allclose(without_peepholes, expected_h)  # the peepholes do matter
 
 
-@pytest.mark.task_4_3
+@pytest.mark.task_6_4
 @pytest.mark.parametrize("batch", [None, 2])
 def test_gru_matches_numpy(batch):
     torch.manualSeed(3)
@@ -164,7 +164,7 @@ def test_gru_matches_numpy(batch):
                                rtol=1e-12, atol=1e-12)
 
 
-@pytest.mark.task_4_1
+@pytest.mark.task_6_2
 def test_recurrence_matches_numpy_and_lab_word_ids():
     """The lab's rm: h[t] = sigmoid(V[x[t]] + U h[t-1] + c), word ids in, nInputDim 0."""
     torch.manualSeed(4)
@@ -184,7 +184,7 @@ def test_recurrence_matches_numpy_and_lab_word_ids():
 
 # ---- one weight shared by all steps -------------------------------------------------------
 
-@pytest.mark.task_4_1
+@pytest.mark.task_6_2
 def test_recurrence_shares_one_weight_gradient_summed_over_steps():
     torch.manualSeed(5)
     T, B, n, H = 4, 2, 3, 3
@@ -210,7 +210,7 @@ def test_recurrence_shares_one_weight_gradient_summed_over_steps():
         np.testing.assert_allclose(shared.data, np.sum(per_step, axis=0), rtol=1e-10)
 
 
-@pytest.mark.task_4_2
+@pytest.mark.task_6_3
 def test_fastlstm_gradient_is_sum_of_per_step_gradients():
     torch.manualSeed(6)
     T, B, n, H = 3, 2, 2, 3
@@ -243,7 +243,7 @@ def recurrence_sequencer(seed=7, n=2, H=3):
     return nn.Sequencer(nn.Recurrence(simple_rm(n, H), H, 1)).double()
 
 
-@pytest.mark.task_4_1
+@pytest.mark.task_6_2
 def test_sequencer_forgets_between_calls_by_default():
     seq = recurrence_sequencer()
     xs = leaf(np.random.default_rng(6).standard_normal((3, 2, 2)), False)
@@ -256,7 +256,7 @@ def test_sequencer_forgets_between_calls_by_default():
     np.testing.assert_allclose(seq.forward(xs).data, first, rtol=1e-12)
 
 
-@pytest.mark.task_4_1
+@pytest.mark.task_6_2
 def test_remember_carries_state_detached_truncated_bptt():
     rng = np.random.default_rng(7)
     xs = rng.standard_normal((6, 2, 2))
@@ -280,7 +280,7 @@ def test_remember_carries_state_detached_truncated_bptt():
         np.testing.assert_allclose(g.data, expected.data, rtol=1e-12)
 
 
-@pytest.mark.task_4_1
+@pytest.mark.task_6_2
 @pytest.mark.parametrize("mode,in_training,in_evaluation", [
     ("both", True, True), ("train", True, False), ("eval", False, True),
     ("neither", False, False)])
@@ -294,7 +294,7 @@ def test_remember_modes(mode, in_training, in_evaluation):
         assert np.allclose(seq.forward(xs).data, first) != remembers
 
 
-@pytest.mark.task_4_1
+@pytest.mark.task_6_2
 def test_switching_training_and_evaluation_forgets():
     lm = nn.Sequential().add(recurrence_sequencer()).remember("both")  # through a container
     recurrence = lm.get(0).module
@@ -315,7 +315,7 @@ def test_remember_rejects_unknown_mode():
         recurrence_sequencer().remember("always")
 
 
-@pytest.mark.task_4_1
+@pytest.mark.task_6_2
 def test_stepping_by_hand_matches_sequencer_without_a_graph_across_steps():
     seq = recurrence_sequencer()
     stepper = nn.Recursor(seq.module.clone())
@@ -332,7 +332,7 @@ def test_stepping_by_hand_matches_sequencer_without_a_graph_across_steps():
 
 # ---- Sequencer: forms, fast path ----------------------------------------------------------
 
-@pytest.mark.task_4_1
+@pytest.mark.task_6_2
 def test_sequencer_keeps_the_input_form():
     seq = recurrence_sequencer()
     xs = leaf(np.random.default_rng(11).standard_normal((3, 2, 2)), False)
@@ -375,7 +375,7 @@ def assert_same(fast, stepped):
         np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-13)
 
 
-@pytest.mark.task_4_1
+@pytest.mark.task_6_2
 def test_fast_path_equals_stepping_lab_rnn():
     rm = (nn.Sequential()
           .add(nn.ParallelTable().add(nn.Identity()).add(nn.Linear(4, 4)))
@@ -383,12 +383,12 @@ def test_fast_path_equals_stepping_lab_rnn():
     assert_same(*fast_and_stepped(lab_lm([nn.Recurrence(rm, 4, 1)])))
 
 
-@pytest.mark.task_4_2
+@pytest.mark.task_6_3
 def test_fast_path_equals_stepping_lab_lstm_lm():
     assert_same(*fast_and_stepped(lab_lm([nn.FastLSTM(4, 5), nn.FastLSTM(5, 4)])))
 
 
-@pytest.mark.task_4_2
+@pytest.mark.task_6_3
 def test_fused_fastlstm_remembers_truncates_and_accumulates_like_stepping():
     """Two remembered sequences, a backward after each without zeroing: the fused path
     (LSTMLayer) gives the outputs, carried state and summed gradients of stepping."""
@@ -411,7 +411,7 @@ def test_fused_fastlstm_remembers_truncates_and_accumulates_like_stepping():
         np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-13)
 
 
-@pytest.mark.task_4_3
+@pytest.mark.task_6_4
 def test_fast_path_equals_stepping_gru():
     assert_same(*fast_and_stepped(lab_lm([nn.GRU(4, 3)])))
 
@@ -423,7 +423,7 @@ def test_fastlstm_rejects_wrong_input_size():
 
 # ---- criterion ----------------------------------------------------------------------------
 
-@pytest.mark.task_3_3
+@pytest.mark.task_6_5
 @pytest.mark.parametrize("as_tensor", [False, True])
 def test_sequencer_criterion_sums_over_time(as_tensor):
     rng = np.random.default_rng(13)

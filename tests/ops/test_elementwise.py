@@ -23,8 +23,7 @@ def draw_pair(data, a_values=None, b_values=None):
                                                                        **(b_values or {}))
 
 
-@pytest.mark.task_1_3
-@pytest.mark.task_1_6
+@pytest.mark.task_2_4
 @FAST
 @given(data=st.data())
 def test_add_broadcasting(data):
@@ -32,8 +31,7 @@ def test_add_broadcasting(data):
     check_op(lambda x, y: x + y, np.add, a, b)
 
 
-@pytest.mark.task_1_3
-@pytest.mark.task_1_6
+@pytest.mark.task_2_4
 @FAST
 @given(data=st.data())
 def test_sub_broadcasting(data):
@@ -41,9 +39,7 @@ def test_sub_broadcasting(data):
     check_op(lambda x, y: x - y, np.subtract, a, b)
 
 
-@pytest.mark.task_1_2
-@pytest.mark.task_1_3
-@pytest.mark.task_1_6
+@pytest.mark.task_2_5
 @FAST
 @given(data=st.data())
 def test_mul_broadcasting(data):
@@ -51,9 +47,7 @@ def test_mul_broadcasting(data):
     check_op(lambda x, y: x * y, np.multiply, a, b)
 
 
-@pytest.mark.task_1_2
-@pytest.mark.task_1_3
-@pytest.mark.task_1_6
+@pytest.mark.task_2_5
 @FAST
 @given(data=st.data())
 def test_div_broadcasting(data):
@@ -61,8 +55,8 @@ def test_div_broadcasting(data):
     check_op(lambda x, y: x / y, np.divide, a, b)
 
 
-@pytest.mark.task_1_2
-@pytest.mark.task_1_2
+@pytest.mark.task_2_5
+@pytest.mark.task_2_5
 @FAST
 @given(data=st.data())
 def test_backward_formulas_called_directly(data):
@@ -80,8 +74,8 @@ def test_backward_formulas_called_directly(data):
             np.testing.assert_allclose(grad, want, rtol=1e-12, atol=1e-12)
 
 
-@pytest.mark.task_1_2
-@pytest.mark.task_1_6
+@pytest.mark.task_2_5
+@pytest.mark.task_2_1
 @FAST
 @given(data=st.data())
 def test_mul_div_same_shape(data):
@@ -120,16 +114,16 @@ def test_python_scalars_on_either_side(data):
     check_op(lambda x: 2**x, lambda x: 2**x, a)
 
 
-@pytest.mark.task_1_2
-@pytest.mark.task_1_6
+@pytest.mark.task_2_5
+@pytest.mark.task_2_1
 @FAST
 @given(data=st.data())
 def test_exp(data):
     check_op(lambda x: x.exp(), np.exp, draw_array(data, data.draw(shapes())))
 
 
-@pytest.mark.task_1_2
-@pytest.mark.task_1_6
+@pytest.mark.task_2_5
+@pytest.mark.task_2_1
 @FAST
 @given(data=st.data())
 def test_log(data):
@@ -156,7 +150,7 @@ def test_abs(data):
     check_op(lambda x: x.abs(), np.abs, draw_array(data, data.draw(shapes()), away_from=0.01))
 
 
-@pytest.mark.task_3_2
+@pytest.mark.task_4_1
 @FAST
 @given(data=st.data())
 def test_tanh(data):
@@ -176,7 +170,7 @@ def test_sigmoid_saturates_without_overflow():
     np.testing.assert_array_equal(x.sigmoid().numpy(), [0.0, 1.0])
 
 
-@pytest.mark.task_3_2
+@pytest.mark.task_4_1
 @FAST
 @given(data=st.data())
 def test_relu(data):
@@ -203,7 +197,7 @@ def test_where(data):
              lambda x, y: np.where(cond, x, y), a, b)
 
 
-@pytest.mark.task_1_3
+@pytest.mark.task_2_2
 @FAST
 @given(data=st.data())
 def test_unbroadcast_is_the_adjoint_of_broadcasting(data):
@@ -217,8 +211,7 @@ def test_unbroadcast_is_the_adjoint_of_broadcasting(data):
                                rtol=1e-10, atol=1e-10)
 
 
-@pytest.mark.task_1_3
-@pytest.mark.task_1_5
+@pytest.mark.task_2_5
 def test_broadcast_gradient_of_a_row_vector_is_the_column_sum():
     x = torch.ones(3, 4, requires_grad=True)
     b = torch.tensor([1.0, 2.0, 3.0, 4.0], requires_grad=True)

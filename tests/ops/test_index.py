@@ -22,7 +22,7 @@ def array_dim_index(draw):
     return a, dim, index
 
 
-@pytest.mark.task_3_8
+@pytest.mark.task_6_1
 @FAST
 @given(array_dim_index())
 def test_index_select(case):
@@ -32,7 +32,7 @@ def test_index_select(case):
     check_op(lambda x, i: x.index(dim, i), lambda x, i: np.take(x, i, axis=dim), a, index)
 
 
-@pytest.mark.task_3_8
+@pytest.mark.task_6_1
 @FAST
 @given(data=st.data(), vocab=st.integers(1, 5), dim=st.integers(1, 3))
 def test_index_select_embedding_lookup(data, vocab, dim):

@@ -18,8 +18,8 @@ def draw_array(data, shape):
     return data.draw(layouts())(data.draw(arrays(shape)))
 
 
-@pytest.mark.task_1_4
-@pytest.mark.task_1_6
+@pytest.mark.task_2_6
+@pytest.mark.task_2_1
 @FAST
 @given(data=st.data(), n=side, k=side, m=side)
 def test_matmul_2d(data, n, k, m):
@@ -28,8 +28,8 @@ def test_matmul_2d(data, n, k, m):
     check_op(torch.mm, np.matmul, a, b)
 
 
-@pytest.mark.task_1_4
-@pytest.mark.task_1_6
+@pytest.mark.task_2_6
+@pytest.mark.task_2_1
 @FAST
 @given(data=st.data(), n=side, k=side)
 def test_matmul_with_vectors(data, n, k):
@@ -39,8 +39,8 @@ def test_matmul_with_vectors(data, n, k):
     check_op(lambda x, y: x @ y, np.matmul, v, v.copy())
 
 
-@pytest.mark.task_1_4
-@pytest.mark.task_1_6
+@pytest.mark.task_2_6
+@pytest.mark.task_2_1
 @FAST
 @given(data=st.data(), batch=broadcastable_shapes(max_dims=2, max_side=3), n=side, k=side,
        m=side)
@@ -49,7 +49,7 @@ def test_matmul_batched_broadcasts_batch_dims(data, batch, n, k, m):
     check_op(lambda x, y: x @ y, np.matmul, a, b)
 
 
-@pytest.mark.task_1_4
+@pytest.mark.task_2_6
 @FAST
 @given(data=st.data(), batch=st.integers(1, 3), n=side, k=side, m=side)
 def test_matmul_backward_called_directly(data, batch, n, k, m):

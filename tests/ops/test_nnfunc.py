@@ -25,7 +25,6 @@ def array_and_dim(draw):
         st.integers(-len(shape), len(shape) - 1))
 
 
-@pytest.mark.task_3_3
 @FAST
 @given(array_and_dim())
 def test_log_softmax(case):
@@ -40,7 +39,6 @@ def test_softmax(case):
     check_op(lambda x: x.softmax(dim), lambda x: np.exp(np_log_softmax(x, dim)), a)
 
 
-@pytest.mark.task_3_3
 def test_log_softmax_is_stable_for_large_inputs():
     x = torch.tensor([[1000.0, 0.0, -1000.0]])
     np.testing.assert_allclose(x.log_softmax(1).numpy(), [[0.0, -1000.0, -2000.0]])
@@ -56,7 +54,7 @@ def logits_and_targets(draw):
     return logp, target
 
 
-@pytest.mark.task_3_3
+@pytest.mark.task_4_3
 @FAST
 @given(logits_and_targets(), st.booleans())
 def test_nll(case, size_average):
@@ -69,7 +67,7 @@ def test_nll(case, size_average):
     check_op(lambda lp, t: NLLLoss.apply(lp, t, size_average), reference, logp, target)
 
 
-@pytest.mark.task_3_3
+@pytest.mark.task_4_3
 @FAST
 @given(logits_and_targets())
 def test_log_softmax_then_nll_gradient_is_softmax_minus_onehot(case):
@@ -83,7 +81,7 @@ def test_log_softmax_then_nll_gradient_is_softmax_minus_onehot(case):
                                (np.exp(np_log_softmax(x, 1)) - onehot) / len(target), atol=1e-12)
 
 
-@pytest.mark.task_3_3
+@pytest.mark.task_4_3
 def test_nll_single_sample():
     logp = torch.tensor([-1.0, -2.0, -3.0], dtype=np.float64, requires_grad=True)
     loss = NLLLoss.apply(logp, torch.LongTensor([1]), True)
@@ -92,7 +90,7 @@ def test_nll_single_sample():
     np.testing.assert_array_equal(logp.grad.numpy(), [0, -1, 0])
 
 
-@pytest.mark.task_3_4
+@pytest.mark.task_3_3
 @FAST
 @given(data=st.data(), size_average=st.booleans())
 def test_bce(data, size_average):
@@ -107,7 +105,7 @@ def test_bce(data, size_average):
     check_op(lambda p, t: BCELoss.apply(p, t, size_average), reference, x, target)
 
 
-@pytest.mark.task_3_4
+@pytest.mark.task_3_3
 def test_bce_is_finite_at_zero_and_one():
     p = torch.tensor([0.0, 1.0], requires_grad=True)
     loss = BCELoss.apply(p, torch.tensor([1.0, 0.0]), True)

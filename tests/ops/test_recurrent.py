@@ -9,7 +9,8 @@ from hypothesis import strategies as st
 
 import minitorch7 as torch
 from minitorch7.ops.linalg import Linear as LinearOp
-from minitorch7.ops.recurrent import LSTMCell, LSTMLayer
+from minitorch7.ops.lstm_layer import LSTMLayer
+from minitorch7.ops.recurrent import LSTMCell
 from minitorch7.tensor import Tensor
 from minitorch7.testing import arrays, check_op
 
@@ -42,14 +43,14 @@ def layer_inputs(draw):
             draw(arrays((*batch, H), low=-1, high=1)), draw(arrays((*batch, H))))
 
 
-@pytest.mark.task_4_2
+@pytest.mark.task_6_3
 @settings(max_examples=25, deadline=None)
 @given(layer_inputs())
 def test_lstm_layer_matches_numpy_and_gradcheck(inputs):
     check_op(lambda *xs: LSTMLayer.apply(*xs), numpy_lstm_layer, *inputs)
 
 
-@pytest.mark.task_4_2
+@pytest.mark.task_6_3
 @settings(max_examples=10, deadline=None)
 @given(layer_inputs(), st.integers(0, 2**31))
 def test_lstm_layer_equals_stepping_lstm_cell(inputs, seed):
@@ -77,7 +78,7 @@ def test_lstm_layer_equals_stepping_lstm_cell(inputs, seed):
         np.testing.assert_allclose(a.grad.data, b.grad.data, rtol=1e-10, atol=1e-12)
 
 
-@pytest.mark.task_4_2
+@pytest.mark.task_6_3
 def test_lstm_layer_without_h0_gradient_and_twice_with_retain_graph():
     rng = np.random.default_rng(3)
     gates_x = Tensor._wrap(rng.standard_normal((4, 2, 8)), requires_grad=True)

@@ -51,8 +51,7 @@ def test_transpose_and_t(case, data):
         check_op(lambda x: x.t(), np.transpose, a, grad=False)
 
 
-@pytest.mark.task_1_1
-@pytest.mark.task_1_6
+@pytest.mark.task_2_4
 @FAST
 @given(array_and_dim(min_dims=2), st.data())
 def test_narrow_select_transpose_gradients(case, data):
