@@ -141,6 +141,27 @@ def test_fastlstm_matches_numpy(batch, fast):
 
 
 @pytest.mark.task_6_3
+def test_fastlstm_steps_its_cells_through_the_graph_on_the_teaching_tier(monkeypatch):
+    """On the teaching tier (a learner copy's kernels) the sequence is stepped with
+    LSTMCell, the learner's op, not the fast tier's fused LSTMLayer: same numbers."""
+    from minitorch7.backends import get_cpu_backend
+    from minitorch7.ops import lstm_layer
+
+    torch.manualSeed(1)
+    lstm = nn.FastLSTM(4, 5).double()
+    xs = np.random.default_rng(0).standard_normal((6, 3, 4))
+    W, b, U = numpy_params(lstm)
+    expected_h, _ = numpy_lstm(xs, W, b, U)
+    monkeypatch.setattr(get_cpu_backend(), "TIER", "teaching", raising=False)
+    monkeypatch.setattr(lstm_layer.LSTMLayer, "apply", None)  # calling it would fail
+    steps = []
+    monkeypatch.setattr(LSTMCell, "check", staticmethod(lambda *args: steps.append(1)))
+    out = nn.Sequencer(lstm).forward(leaf(xs, False))
+    assert len(steps) == 6
+    np.testing.assert_allclose(out.data, expected_h, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.task_6_3
 def test_lstm_peepholes_match_numpy():
     torch.manualSeed(2)
     lstm = nn.LSTM(3, 4).double()
