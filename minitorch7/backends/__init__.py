@@ -37,5 +37,12 @@ def get_cpu_backend():
 
 
 def cuda_backend():
-    """The numba_cuda module (imported lazily: importing numba.cuda costs time)."""
+    """The kernel module for CUDA arrays (matmul, right_multiplier, conv2d_*, pooling,
+    log_softmax on CudaArrays): ``numba_cuda``. Imported lazily: importing numba.cuda costs
+    time."""
     return importlib.import_module(f"{__name__}.numba_cuda")
+
+
+def cuda_namespace():
+    """``cuda_xp``, the NumPy-like namespace (``xp``) of CudaArrays (imported lazily)."""
+    return importlib.import_module(f"{__name__}.cuda_xp")

@@ -1,5 +1,9 @@
 """CudaArray: an n-d strided view of a flat numba.cuda device buffer, and the generic
-elementwise and indexing kernels its operators run.
+elementwise, indexing and reduction kernels its operators and methods run.
+
+The bottom of the CUDA side: it imports no other backend module. Above it, ``cuda_xp`` is
+the NumPy-like namespace over CudaArrays, and ``numba_cuda`` (the fast tier) and
+``numba_cuda_teach`` (the teaching tier) hold the kernel primitives (matmul, conv, pool...).
 
 A CudaArray is ``(buffer, shape, elem_strides, offset)`` with strides counted in elements, as
 in minitorch: element ``idx`` lives at ``buffer[offset + sum(idx[d] * elem_strides[d])]``
@@ -8,7 +12,8 @@ slicing, broadcasting (stride 0) and reshape of a contiguous array are views tha
 buffer; every kernel reads strided inputs, so views are never copied just to be read.
 
 Kernels are templates: one map kernel per arity (fill, 1, 2 and 3 inputs) into which a scalar
-device function from ``UNARY`` / ``BINARY`` is plugged, built once per function and cached.
+device function from ``UNARY`` / ``BINARY`` is plugged, built once per function and cached;
+a reduction is one block per output element folding with a ``BINARY`` function (``FOLDS``).
 """
 
 import math
@@ -258,7 +263,7 @@ def as_operand(v, dtype):
         return v
     if is_scalar(v):
         return _scalar_array(np.dtype(dtype).type(v).item(), np.dtype(dtype).str)
-    raise TypeError(f"numba_cuda: expected a CudaArray or a scalar, got {type(v).__name__}"
+    raise TypeError(f"CudaArray: expected a CudaArray or a scalar, got {type(v).__name__}"
                     " (mixing devices: move NumPy arrays to the GPU with from_numpy first)")
 
 
@@ -316,7 +321,7 @@ def where(cond, a, b):
 
 def empty(shape, dtype=np.float32):
     """An uninitialised contiguous CudaArray."""
-    require("numba_cuda")
+    require("a CudaArray")
     shape = (shape,) if isinstance(shape, numbers.Integral) else tuple(int(n) for n in shape)
     size = math.prod(shape)
     buf = cuda.device_array(max(size, 1), np.dtype(dtype))
@@ -449,6 +454,151 @@ def is_fancy(index):
                    for e in index)
 
 
+# ---------------------------------------------------------------- reductions
+FOLDS = {"sum": ("add", 0), "prod": ("multiply", 1), "max": ("maximum", -np.inf),
+         "min": ("minimum", np.inf), "all": ("logical_and", True),
+         "any": ("logical_or", False)}
+RED_THREADS = 4 if SIM else 128  # threads per reduction block (a power of two)
+RED_BLOCKS = 2 if SIM else 65535
+
+
+@cache
+def _fold_kernel(op, dtype):
+    """One block per output element: threads stride over the reduced elements, then a
+    shared-memory tree combines their partial results."""
+    f = BINARY[FOLDS[op][0]]
+    dtype = np.dtype(dtype)
+    init = dtype.type(FOLDS[op][1] if dtype.kind in "fb" or op not in ("max", "min")
+                      else (np.iinfo(dtype).min if op == "max" else np.iinfo(dtype).max))
+    nt = RED_THREADS
+
+    @cuda.jit
+    def kernel(nout, kshape, kst, koff, rshape, rst, nred, a, out):
+        part = cuda.shared.array(nt, dtype)
+        t = cuda.threadIdx.x
+        for o in range(cuda.blockIdx.x, nout, cuda.gridDim.x):
+            base = flat_pos(o, kshape, kst, koff)
+            acc = init
+            for r in range(t, nred, nt):
+                acc = f(acc, a[flat_pos(r, rshape, rst, base)])
+            part[t] = acc
+            cuda.syncthreads()
+            s = nt // 2
+            while s > 0:
+                if t < s:
+                    part[t] = f(part[t], part[t + s])
+                cuda.syncthreads()
+                s //= 2
+            if t == 0:
+                out[o] = part[0]
+            cuda.syncthreads()
+
+    return kernel
+
+
+@cache
+def _arg_kernel(is_max, dtype):
+    """argmax / argmin: like the fold, carrying (value, index); the first extremum wins."""
+    nt = RED_THREADS
+
+    @cuda.jit(device=True)
+    def better(v, i, bv, bi):
+        if bi < 0:
+            return i >= 0
+        if i < 0:
+            return False
+        if v == bv:
+            return i < bi
+        return v > bv if is_max else v < bv
+
+    @cuda.jit
+    def kernel(nout, kshape, kst, koff, rshape, rst, nred, a, out):
+        vals = cuda.shared.array(nt, dtype)
+        idxs = cuda.shared.array(nt, np.int64)
+        t = cuda.threadIdx.x
+        for o in range(cuda.blockIdx.x, nout, cuda.gridDim.x):
+            base = flat_pos(o, kshape, kst, koff)
+            bv, bi = a[base], -1
+            for r in range(t, nred, nt):
+                v = a[flat_pos(r, rshape, rst, base)]
+                if better(v, r, bv, bi):
+                    bv, bi = v, r
+            vals[t], idxs[t] = bv, bi
+            cuda.syncthreads()
+            s = nt // 2
+            while s > 0:
+                if t < s and better(vals[t + s], idxs[t + s], vals[t], idxs[t]):
+                    vals[t], idxs[t] = vals[t + s], idxs[t + s]
+                cuda.syncthreads()
+                s //= 2
+            if t == 0:
+                out[o] = idxs[0]
+            cuda.syncthreads()
+
+    return kernel
+
+
+def reduced_axes(x, axis):
+    """``axis`` (an int, a tuple, or None for all) as a sorted tuple of dims of ``x``."""
+    if axis is None:
+        return tuple(range(x.ndim))
+    axes = (axis,) if isinstance(axis, numbers.Integral) else tuple(axis)
+    for a in axes:
+        if not -x.ndim <= a < x.ndim:
+            raise np.exceptions.AxisError(f"axis {a} is out of bounds for a {x.ndim}-d "
+                                          "CudaArray")
+    return tuple(sorted(a % x.ndim for a in axes))
+
+
+def _reduce(kernel, x, axis, keepdims, dtype, name):
+    """Launch a fold / arg kernel reducing ``axis`` of ``x`` into a new array of ``dtype``."""
+    axes = reduced_axes(x, axis)
+    kept = [d for d in range(x.ndim) if d not in axes]
+    nred = math.prod(x.shape[d] for d in axes)
+    if nred == 0 and name in ("max", "min", "argmax", "argmin"):
+        raise ValueError(f"{name}: zero-size reduction has no identity (shape {x.shape})")
+    out_shape = tuple(1 if d in axes else n for d, n in enumerate(x.shape)) if keepdims \
+        else tuple(x.shape[d] for d in kept)
+    out = empty(out_shape, dtype)
+    nout = out.size
+    if nout:
+        kshape, (kst,) = coalesce([x.shape[d] for d in kept],
+                                  [x.elem_strides[d] for d in kept])
+        rshape, (rst,) = coalesce([x.shape[d] for d in axes],
+                                  [x.elem_strides[d] for d in axes])
+        blocks = min(nout, RED_BLOCKS)
+        kernel[blocks, RED_THREADS](nout, kshape, kst, x.offset, rshape, rst, nred, x.buf,
+                                    out.buf)
+    return out
+
+
+def fold(op, x, axis=None, keepdims=False, dtype=None):
+    """np.<op> of ``x`` over ``axis`` for op in FOLDS (sum, prod, max, min, all, any), with
+    NumPy's result dtypes (integer and bool sums are int64, all / any are bool)."""
+    if dtype is None:
+        dtype = x.dtype
+        if op in ("sum", "prod") and x.dtype.kind in "bui":
+            dtype = np.int64
+        dtype = np.bool_ if op in ("all", "any") else dtype
+    dtype = np.dtype(dtype)
+    return _reduce(_fold_kernel(op, dtype.str), x.astype(dtype, copy=False), axis, keepdims,
+                   dtype, op)
+
+
+def mean(x, axis=None, keepdims=False, dtype=None):
+    """np.mean: the sum over ``axis`` divided by the count (float64 for integer input)."""
+    dtype = dtype or (x.dtype if x.dtype.kind == "f" else np.float64)
+    count = math.prod(x.shape[d] for d in reduced_axes(x, axis))
+    return binary("divide", fold("sum", x, axis, keepdims, dtype), count)
+
+
+def arg_extremum(is_max, x, axis=None, keepdims=False):
+    """np.argmax (``is_max``) or np.argmin: the index of the first extremum along ``axis``
+    (the flat C-order index when axis is None), as int64."""
+    return _reduce(_arg_kernel(is_max, x.dtype), x, axis, keepdims and axis is not None,
+                   np.int64, "argmax" if is_max else "argmin")
+
+
 # ---------------------------------------------------------------- the array type
 class _Flags:
     def __init__(self, c_contiguous):
@@ -458,9 +608,10 @@ class _Flags:
 class CudaArray:
     """An n-d array in GPU memory with NumPy's interface for what minitorch7 needs.
 
-    Operators (+ - * / ** @, comparisons) broadcast like NumPy and accept Python scalars.
+    Operators (+ - * / **, comparisons) broadcast like NumPy and accept Python scalars.
     ``reshape`` / ``transpose`` / ``.T`` / basic slicing return views; integer-array indexing
-    returns a copy. ``to_numpy()`` copies to the host.
+    returns a copy. ``to_numpy()`` copies to the host. There is no ``@``: products are kernel
+    primitives, run by ``minitorch7.device.kernels_for(a).matmul(a, b)``.
     """
 
     device = "cuda"
@@ -609,31 +760,30 @@ class CudaArray:
             map_into(view, "identity", as_operand(value, self.dtype))
 
     # ------------------------------------------------------------ reductions (methods)
-    def _ns(self):
-        from . import numba_cuda  # the namespace module builds on this one
-
-        return numba_cuda
-
     def sum(self, axis=None, keepdims=False, dtype=None):
-        return self._ns().sum(self, axis=axis, keepdims=keepdims, dtype=dtype)
+        return fold("sum", self, axis, keepdims, dtype)
 
     def mean(self, axis=None, keepdims=False):
-        return self._ns().mean(self, axis=axis, keepdims=keepdims)
+        return mean(self, axis, keepdims)
 
     def max(self, axis=None, keepdims=False):
-        return self._ns().max(self, axis=axis, keepdims=keepdims)
+        return fold("max", self, axis, keepdims)
 
     def min(self, axis=None, keepdims=False):
-        return self._ns().min(self, axis=axis, keepdims=keepdims)
+        return fold("min", self, axis, keepdims)
 
     def argmax(self, axis=None, keepdims=False):
-        return self._ns().argmax(self, axis=axis, keepdims=keepdims)
+        return arg_extremum(True, self, axis, keepdims)
 
     def argmin(self, axis=None, keepdims=False):
-        return self._ns().argmin(self, axis=axis, keepdims=keepdims)
+        return arg_extremum(False, self, axis, keepdims)
 
     def __matmul__(self, other):
-        return self._ns().matmul(self, other)
+        raise TypeError("CudaArray has no @: a product runs the backend's kernel, "
+                        "minitorch7.device.kernels_for(a).matmul(a, b) (the teaching or "
+                        "the fast tier), or multiply Tensors")
+
+    __rmatmul__ = __matmul__
 
     # ------------------------------------------------------------ operators
     def __neg__(self):

@@ -1,474 +1,30 @@
-"""The numba.cuda backend: the kernel primitives of numpy_ref, plus the NumPy-like
-namespace (``xp``) the autograd ops use on CudaArrays.
+"""The numba.cuda kernel primitives, fast tier: the functions of numpy_ref (same names,
+signatures and shapes) on CudaArrays. ``minitorch7.device.kernels_for`` returns this module
+for a CudaArray, except in a learner copy, where it returns ``numba_cuda_teach`` (the
+textbook tiled matmul of task 1.4, and this module's other primitives).
 
-Primitives: ``matmul`` (shared-memory tiled, register-blocked), ``conv2d_*`` (im2col /
-col2im kernels around that matmul), ``maxpool2d_*`` and ``avgpool2d_*`` (one thread per
-output, or per input pixel for the backward gathers: deterministic, no atomics).
-Namespace: creation, elementwise math (templates in cuda_array), reductions (one block per
-output, shared-memory tree), shapes (views), indexing (take, *_along_axis, ``add.at``),
-log_softmax and nll_loss. Everything stays on the device; only ``to_numpy``, ``item`` and
-boolean-mask indexing copy to the host.
+``matmul``: shared-memory tiled and register-blocked (each thread computes a TM x TN patch
+of c from registers). ``conv2d_*``: im2col / col2im kernels around that matmul.
+``maxpool2d_*`` and ``avgpool2d_*``: one thread per output, or per input pixel for the
+backward gathers (deterministic, no atomics, except max pooling's scatter).
+``log_softmax`` and its backward: compositions of the namespace's reductions.
+
+The NumPy-like namespace these build on (creation, elementwise, reductions, shapes,
+indexing) is ``cuda_xp``; the array type and its generic kernels are in ``cuda_array``.
+Everything stays on the device.
 """
 
-import builtins
 import math
-import numbers
 from functools import cache
 
 import numpy as np
 from numba import cuda
 
+from . import cuda_xp as xp
 from ._shapes import _dims, conv2d_shape, matmul_shapes, pairs, pool2d_shape
-from .cuda_array import (
-    SIM,
-    CudaArray,
-    as_operand,
-    binary,
-    broadcast_strides,
-    coalesce,
-    empty,
-    fancy_get,
-    fancy_scatter,
-    flat_pos,
-    from_numpy,
-    grid_1d,
-    is_fancy,
-    unary,
-)
-from .cuda_array import where as _where
+from .cuda_array import SIM, CudaArray, broadcast_strides, empty, flat_pos, grid_1d
 
-__all__ = ["CudaArray", "from_numpy"]  # plus the NumPy-style names below
-
-float16, float32, float64 = np.float16, np.float32, np.float64
-int32, int64, bool_ = np.int32, np.int64, np.bool_
-inf, nan, pi, newaxis = np.inf, np.nan, np.pi, None
-
-RED_THREADS = 4 if SIM else 128  # threads per reduction block (a power of two)
-RED_BLOCKS = 2 if SIM else 65535
-
-
-# ================================================================ creation
-def zeros(shape, dtype=np.float64):
-    return full(shape, 0, dtype)
-
-
-def ones(shape, dtype=np.float64):
-    return full(shape, 1, dtype)
-
-
-def full(shape, fill_value, dtype=None):
-    out = empty(shape, np.result_type(fill_value) if dtype is None else dtype)
-    out.fill(fill_value)
-    return out
-
-
-def zeros_like(x, dtype=None):
-    return zeros(x.shape, x.dtype if dtype is None else dtype)
-
-
-def ones_like(x, dtype=None):
-    return ones(x.shape, x.dtype if dtype is None else dtype)
-
-
-def empty_like(x, dtype=None):
-    return empty(x.shape, x.dtype if dtype is None else dtype)
-
-
-def full_like(x, fill_value, dtype=None):
-    return full(x.shape, fill_value, x.dtype if dtype is None else dtype)
-
-
-def asarray(x, dtype=None):
-    """A CudaArray of ``x`` (a CudaArray, or host data copied to the GPU)."""
-    x = x if isinstance(x, CudaArray) else from_numpy(np.asarray(x))
-    return x if dtype is None else x.astype(dtype, copy=False)
-
-
-@cuda.jit
-def _arange_kernel(n, out, start, step):
-    for i in range(cuda.grid(1), n, cuda.gridsize(1)):
-        out[i] = start + i * step
-
-
-def arange(start, stop=None, step=1, dtype=None):
-    start, stop = (0, start) if stop is None else (start, stop)
-    dtype = np.result_type(start, stop, step) if dtype is None else np.dtype(dtype)
-    n = builtins.max(0, math.ceil((stop - start) / step))
-    out = empty(n, dtype)
-    if n:
-        _arange_kernel[grid_1d(n)](n, out.buf, dtype.type(start), dtype.type(step))
-    return out
-
-
-def indices(dimensions, dtype=np.int64, sparse=False):
-    """np.indices: a grid of coordinates; sparse gives broadcastable aranges."""
-    nd = len(dimensions)
-    grids = tuple(arange(n, dtype=dtype).reshape((1,) * d + (n,) + (1,) * (nd - d - 1))
-                  for d, n in enumerate(dimensions))
-    if sparse:
-        return grids
-    return stack([ascontiguousarray(broadcast_to(g, tuple(dimensions))) for g in grids])
-
-
-# ================================================================ elementwise
-def _unary(name):
-    def fn(x):
-        return unary(name, as_operand(x, np.result_type(x)))
-
-    fn.__name__ = name
-    fn.__doc__ = f"Elementwise ``{name}`` (NumPy semantics), one map kernel launch."
-    return fn
-
-
-def _binary(name):
-    def fn(a, b):
-        return binary(name, a, b)
-
-    fn.__name__ = name
-    fn.__doc__ = f"Elementwise ``{name}`` with NumPy broadcasting, one zip kernel launch."
-    return fn
-
-
-exp, log, sqrt, tanh, abs, sign, negative, sigmoid, logical_not = (  # noqa: A001
-    _unary(n) for n in ("exp", "log", "sqrt", "tanh", "abs", "sign", "negative", "sigmoid",
-                        "logical_not"))
-absolute = abs
-subtract, multiply, divide, true_divide, power, maximum, minimum = (
-    _binary(n) for n in ("subtract", "multiply", "divide", "divide", "power", "maximum",
-                         "minimum"))
-greater, greater_equal, less, less_equal, equal, not_equal, logical_and, logical_or = (
-    _binary(n) for n in ("greater", "greater_equal", "less", "less_equal", "equal",
-                         "not_equal", "logical_and", "logical_or"))
-
-
-class _Add:
-    """np.add: ``add(a, b)`` elementwise, and ``add.at(a, index, b)``: unbuffered in-place
-    scatter-add (repeated indices add up; atomics on the GPU)."""
-
-    def __call__(self, a, b):
-        return binary("add", a, b)
-
-    @staticmethod
-    def at(a, index, b):
-        if is_fancy(index):
-            fancy_scatter(a, index, b, accumulate=True)
-        else:  # a basic index has no repeats: a plain in-place add on the view
-            view = a[index]
-            view[...] = binary("add", view, b)
-
-
-add = _Add()
-
-
-def where(cond, a=None, b=None):
-    if a is None or b is None:
-        raise TypeError("numba_cuda.where: only the 3-argument form where(cond, a, b)")
-    return _where(cond, a, b)
-
-
-def clip(x, a_min, a_max):
-    x = x if a_min is None else maximum(x, a_min)
-    return x if a_max is None else minimum(x, a_max)
-
-
-# ================================================================ reductions
-FOLDS = {"sum": ("add", 0), "prod": ("multiply", 1), "max": ("maximum", -np.inf),
-         "min": ("minimum", np.inf), "all": ("logical_and", True),
-         "any": ("logical_or", False)}
-
-
-@cache
-def _fold_kernel(op, dtype):
-    """One block per output element: threads stride over the reduced elements, then a
-    shared-memory tree combines their partial results."""
-    from .cuda_array import BINARY
-
-    f = BINARY[FOLDS[op][0]]
-    dtype = np.dtype(dtype)
-    init = dtype.type(FOLDS[op][1] if dtype.kind in "fb" or op not in ("max", "min")
-                      else (np.iinfo(dtype).min if op == "max" else np.iinfo(dtype).max))
-    nt = RED_THREADS
-
-    @cuda.jit
-    def kernel(nout, kshape, kst, koff, rshape, rst, nred, a, out):
-        part = cuda.shared.array(nt, dtype)
-        t = cuda.threadIdx.x
-        for o in range(cuda.blockIdx.x, nout, cuda.gridDim.x):
-            base = flat_pos(o, kshape, kst, koff)
-            acc = init
-            for r in range(t, nred, nt):
-                acc = f(acc, a[flat_pos(r, rshape, rst, base)])
-            part[t] = acc
-            cuda.syncthreads()
-            s = nt // 2
-            while s > 0:
-                if t < s:
-                    part[t] = f(part[t], part[t + s])
-                cuda.syncthreads()
-                s //= 2
-            if t == 0:
-                out[o] = part[0]
-            cuda.syncthreads()
-
-    return kernel
-
-
-@cache
-def _arg_kernel(is_max, dtype):
-    """argmax / argmin: like the fold, carrying (value, index); the first extremum wins."""
-    nt = RED_THREADS
-
-    @cuda.jit(device=True)
-    def better(v, i, bv, bi):
-        if bi < 0:
-            return i >= 0
-        if i < 0:
-            return False
-        if v == bv:
-            return i < bi
-        return v > bv if is_max else v < bv
-
-    @cuda.jit
-    def kernel(nout, kshape, kst, koff, rshape, rst, nred, a, out):
-        vals = cuda.shared.array(nt, dtype)
-        idxs = cuda.shared.array(nt, np.int64)
-        t = cuda.threadIdx.x
-        for o in range(cuda.blockIdx.x, nout, cuda.gridDim.x):
-            base = flat_pos(o, kshape, kst, koff)
-            bv, bi = a[base], -1
-            for r in range(t, nred, nt):
-                v = a[flat_pos(r, rshape, rst, base)]
-                if better(v, r, bv, bi):
-                    bv, bi = v, r
-            vals[t], idxs[t] = bv, bi
-            cuda.syncthreads()
-            s = nt // 2
-            while s > 0:
-                if t < s and better(vals[t + s], idxs[t + s], vals[t], idxs[t]):
-                    vals[t], idxs[t] = vals[t + s], idxs[t + s]
-                cuda.syncthreads()
-                s //= 2
-            if t == 0:
-                out[o] = idxs[0]
-            cuda.syncthreads()
-
-    return kernel
-
-
-def _axes(x, axis):
-    if axis is None:
-        return tuple(range(x.ndim))
-    axes = (axis,) if isinstance(axis, numbers.Integral) else tuple(axis)
-    out = tuple(sorted(a % x.ndim if -x.ndim <= a < x.ndim else _bad_axis(a, x) for a in axes))
-    return out
-
-
-def _bad_axis(a, x):
-    raise np.exceptions.AxisError(f"axis {a} is out of bounds for a {x.ndim}-d CudaArray")
-
-
-def _reduce(kernel, x, axis, keepdims, dtype, name):
-    """Launch a fold / arg kernel reducing ``axis`` of ``x`` into a new array of ``dtype``."""
-    axes = _axes(x, axis)
-    kept = [d for d in range(x.ndim) if d not in axes]
-    nred = math.prod(x.shape[d] for d in axes)
-    if nred == 0 and name in ("max", "min", "argmax", "argmin"):
-        raise ValueError(f"{name}: zero-size reduction has no identity (shape {x.shape})")
-    out_shape = tuple(1 if d in axes else n for d, n in enumerate(x.shape)) if keepdims \
-        else tuple(x.shape[d] for d in kept)
-    out = empty(out_shape, dtype)
-    nout = out.size
-    if nout:
-        kshape, (kst,) = coalesce([x.shape[d] for d in kept],
-                                  [x.elem_strides[d] for d in kept])
-        rshape, (rst,) = coalesce([x.shape[d] for d in axes],
-                                  [x.elem_strides[d] for d in axes])
-        blocks = builtins.min(nout, RED_BLOCKS)
-        kernel[blocks, RED_THREADS](nout, kshape, kst, x.offset, rshape, rst, nred, x.buf,
-                                    out.buf)
-    return out
-
-
-def _fold(op):
-    def fn(x, axis=None, keepdims=False, dtype=None):
-        if dtype is None:
-            dtype = x.dtype
-            if op in ("sum", "prod") and x.dtype.kind in "bui":
-                dtype = np.int64
-            dtype = np.bool_ if op in ("all", "any") else dtype
-        dtype = np.dtype(dtype)
-        return _reduce(_fold_kernel(op, dtype.str), x.astype(dtype, copy=False), axis,
-                       keepdims, dtype, op)
-
-    fn.__name__ = op
-    fn.__doc__ = f"np.{op} over ``axis`` (an int, a tuple, or None for all)."
-    return fn
-
-
-sum, prod, max, min, all, any = (_fold(op) for op in FOLDS)  # noqa: A001
-amax, amin = max, min
-
-
-def vdot(a, b):
-    """sum(a * b) over all elements, as a 0-d array (NumPy's vdot, for real arrays)."""
-    return sum(a * b)
-
-
-def mean(x, axis=None, keepdims=False, dtype=None):
-    dtype = dtype or (x.dtype if x.dtype.kind == "f" else np.float64)
-    count = math.prod(x.shape[d] for d in _axes(x, axis))
-    return sum(x, axis, keepdims, dtype) / count
-
-
-def argmax(x, axis=None, keepdims=False):
-    """Index of the first maximum along ``axis`` (flat C-order index when axis is None)."""
-    return _reduce(_arg_kernel(True, x.dtype), x, axis, keepdims and axis is not None,
-                   np.int64, "argmax")
-
-
-def argmin(x, axis=None, keepdims=False):
-    return _reduce(_arg_kernel(False, x.dtype), x, axis, keepdims and axis is not None,
-                   np.int64, "argmin")
-
-
-# ================================================================ shapes (views)
-def reshape(x, shape):
-    return x.reshape(shape)
-
-
-def transpose(x, axes=None):
-    return x.transpose(axes or ())
-
-
-def moveaxis(x, source, destination):
-    src = [source] if isinstance(source, numbers.Integral) else list(source)
-    dst = [destination] if isinstance(destination, numbers.Integral) else list(destination)
-    src, dst = [s % x.ndim for s in src], [d % x.ndim for d in dst]
-    order = [d for d in range(x.ndim) if d not in src]
-    for d, s in sorted(zip(dst, src)):
-        order.insert(d, s)
-    return x.transpose(order)
-
-
-def swapaxes(x, a, b):
-    order = list(range(x.ndim))
-    order[a], order[b] = order[b], order[a]
-    return x.transpose(order)
-
-
-def broadcast_to(x, shape):
-    """A read-only broadcast view (stride 0 on the broadcast dims)."""
-    x = as_operand(x, np.result_type(x))
-    shape = tuple(shape)
-    return CudaArray(x.buf, shape, broadcast_strides(x, shape), x.offset)
-
-
-def expand_dims(x, axis):
-    axes = (axis,) if isinstance(axis, numbers.Integral) else tuple(axis)
-    nd = x.ndim + len(axes)
-    axes = sorted(a % nd for a in axes)
-    shape, strides = list(x.shape), list(x.elem_strides)
-    for a in axes:
-        shape.insert(a, 1)
-        strides.insert(a, 0)
-    return CudaArray(x.buf, shape, strides, x.offset)
-
-
-def squeeze(x, axis=None):
-    axes = [d for d, n in enumerate(x.shape) if n == 1] if axis is None else _axes(x, axis)
-    if builtins.any(x.shape[d] != 1 for d in axes):
-        raise ValueError(f"squeeze: cannot squeeze a dim of size != 1 in {x.shape}")
-    keep = [d for d in range(x.ndim) if d not in axes]
-    return CudaArray(x.buf, [x.shape[d] for d in keep], [x.elem_strides[d] for d in keep],
-                     x.offset)
-
-
-def ascontiguousarray(x):
-    return x if x.is_contiguous() else x.copy()
-
-
-def copy(x):
-    return x.copy()
-
-
-def concatenate(arrays, axis=0):
-    arrays = list(arrays)
-    axis = axis % arrays[0].ndim
-    shape = list(arrays[0].shape)
-    shape[axis] = builtins.sum(a.shape[axis] for a in arrays)
-    out = empty(tuple(shape), np.result_type(*[a.dtype for a in arrays]))
-    start = 0
-    for a in arrays:
-        index = (slice(None),) * axis + (slice(start, start + a.shape[axis]),)
-        out[index] = a
-        start += a.shape[axis]
-    return out
-
-
-def stack(arrays, axis=0):
-    arrays = list(arrays)
-    return concatenate([expand_dims(a, axis) for a in arrays], axis=axis % (arrays[0].ndim + 1))
-
-
-# ================================================================ indexing
-def take(x, idx, axis=None):
-    """np.take: entries ``idx`` along ``axis`` (of the flattened array when None)."""
-    if axis is None:
-        return x.reshape(-1)[idx]
-    return x[(slice(None),) * (axis % x.ndim) + (idx,)]
-
-
-def _along_axis(x, idx, axis):
-    axis = axis % x.ndim
-    grids = indices(idx.shape, sparse=True)
-    return tuple(idx if d == axis else g for d, g in enumerate(grids))
-
-
-def take_along_axis(x, idx, axis):
-    """out[..., j, ...] = x[..., idx[..., j, ...], ...] along ``axis`` (np.take_along_axis)."""
-    return fancy_get(x, _along_axis(x, idx, axis))
-
-
-def put_along_axis(x, idx, values, axis):
-    """x[..., idx[..., j, ...], ...] = values in place (np.put_along_axis)."""
-    fancy_scatter(x, _along_axis(x, idx, axis), values, accumulate=False)
-
-
-def index_add(shape, idx, values, axis=0, dtype=None):
-    """zeros(shape) with ``values`` added at ``idx`` along ``axis`` (embedding backward):
-    out[..., idx[j], ...] += values[..., j, ...]."""
-    out = zeros(shape, values.dtype if dtype is None else dtype)
-    add.at(out, (slice(None),) * (axis % len(shape)) + (idx,), values)
-    return out
-
-
-# ================================================================ nn functions
-def log_softmax(x, axis=-1):
-    """x - logsumexp(x), computed stably: shift by the max first."""
-    shifted = x - max(x, axis=axis, keepdims=True)
-    return shifted - log(sum(exp(shifted), axis=axis, keepdims=True))
-
-
-def log_softmax_backward(y, gy):
-    """y = log_softmax(x), gy = dL/dy -> dL/dx = gy - exp(y) * sum(gy), over the last axis."""
-    return gy - exp(y) * sum(gy, axis=-1, keepdims=True)
-
-
-def nll_loss(logp, target, size_average=True):
-    """Torch7 ClassNLLCriterion: -sum_i logp[i, target[i]] (/ N when size_average).
-    logp (N, C), target (N,) integer -> 0-d array."""
-    picked = take_along_axis(logp, target.reshape(-1, 1), axis=1)
-    total = -sum(picked)
-    return total / logp.shape[0] if size_average else total
-
-
-def nll_loss_backward(grad, target, shape, size_average=True):
-    """Gradient of nll_loss w.r.t. logp (shape (N, C)): -grad (/ N) at (i, target[i])."""
-    out = zeros(shape, grad.dtype)
-    scale = -1.0 / shape[0] if size_average else -1.0
-    values = broadcast_to(grad * scale, (shape[0], 1))
-    put_along_axis(out, target.reshape(-1, 1), values, axis=1)
-    return out
+TIER = "fast"
 
 
 # ================================================================ matmul
@@ -493,7 +49,6 @@ def matmul_kernel(dtype, bm, bn, bk, tm, tn):
                n, k, m):
         """c[z] (n, m, contiguous) = a[z] (n, k) @ b[z] (k, m) for each batch index z;
         a and b are strided views: element (r, s) of a[z] is a[a_off_z + r*a_rs + s*a_cs]."""
-        # BEGIN TASK 2.2
         a_tile = cuda.shared.array((bk, a_width), dtype)  # transposed: a_tile[kk, row]
         b_tile = cuda.shared.array((bk, bn), dtype)
         acc = cuda.local.array((tm, tn), dtype)
@@ -536,33 +91,45 @@ def matmul_kernel(dtype, bm, bn, bk, tm, tn):
                     col = col0 + tx + j * tx_n
                     if r < n and col < m:
                         c[pc + r * m + col] = acc[i, j]
-        # END TASK 2.2
 
     return kernel
 
 
-def matmul(a, b):
-    """a (..., n, k) @ b (..., k, m) -> (..., n, m); leading dims broadcast like np.matmul."""
+def matmul_operands(a, b):
+    """The host side that every CUDA matmul shares (this module's and numba_cuda_teach's).
+
+    Checks that a (..., n, k) and b (..., k, m) are CudaArrays whose shapes multiply (the
+    leading dims broadcast like np.matmul), converts both to their common dtype and
+    allocates c (batch + (n, m), contiguous, uninitialised). Returns (a, b, c, batch). When
+    c needs no kernel (it has no element, or k == 0 and it is all zeros), a and b come back
+    as None and c is already the result.
+    """
     if not isinstance(a, CudaArray) or not isinstance(b, CudaArray):
         raise TypeError(f"matmul: expected two CudaArrays, got {type(a).__name__} and "
                         f"{type(b).__name__}")
     batch, n, k, m = matmul_shapes(a.shape, b.shape)
     dtype = np.result_type(a.dtype, b.dtype)
-    a, b = a.astype(dtype, copy=False), b.astype(dtype, copy=False)
     c = empty(batch + (n, m), dtype)
-    nbatch = math.prod(batch)
-    if c.size == 0:
-        return c
-    if k == 0:
+    if c.size == 0 or k == 0:
         c.fill(0)
+        return None, None, c, batch
+    return a.astype(dtype, copy=False), b.astype(dtype, copy=False), c, batch
+
+
+def matmul(a, b):
+    """a (..., n, k) @ b (..., k, m) -> (..., n, m); leading dims broadcast like np.matmul."""
+    a, b, c, batch = matmul_operands(a, b)
+    if a is None:
         return c
+    n, k, m = a.shape[-2], a.shape[-1], b.shape[-1]
+    nbatch = math.prod(batch)
 
     def batch_strides(x):
         head = CudaArray(x.buf, x.shape[:-2], x.elem_strides[:-2], x.offset)
         return broadcast_strides(head, batch) if batch else (0,)
 
     t = MATMUL_TILE
-    kernel = matmul_kernel(dtype, t["bm"], t["bn"], t["bk"], t["tm"], t["tn"])
+    kernel = matmul_kernel(c.dtype, t["bm"], t["bn"], t["bk"], t["tm"], t["tn"])
     grid = (-(-m // t["bn"]), -(-n // t["bm"]), nbatch if nbatch < 65535 else 65535)
     kernel[grid, (t["bn"] // t["tn"], t["bm"] // t["tm"])](
         c.buf, a.buf, a.offset, batch_strides(a), a.elem_strides[-2], a.elem_strides[-1],
@@ -618,7 +185,7 @@ def _col2im_kernel(total, gx, cols, C, H, W, kh, kw, sh, sw, ph, pw, Ho, Wo, zer
 
 
 def _im2col(x, kh, kw, stride, padding, Ho, Wo):
-    x = ascontiguousarray(x)
+    x = xp.ascontiguousarray(x)
     B, C, H, W = x.shape
     cols = empty((B, C * kh * kw, Ho * Wo), x.dtype)
     _im2col_kernel[grid_1d(cols.size)](cols.size, cols.buf, x.buf, x.offset, C, H, W, kh, kw,
@@ -662,7 +229,7 @@ def conv2d_backward_weight(gy, x, weight_shape, stride, padding):
     kh, kw = weight_shape[2:]
     cols = _im2col(x, kh, kw, stride, padding, Ho, Wo)
     per_batch = matmul(gy.reshape(B, O, Ho * Wo), cols.transpose(0, 2, 1))
-    return sum(per_batch, axis=0).reshape(weight_shape), sum(gy, axis=(0, 2, 3))
+    return xp.sum(per_batch, axis=0).reshape(weight_shape), xp.sum(gy, axis=(0, 2, 3))
 
 
 # ================================================================ pooling
@@ -741,7 +308,7 @@ def _pool_setup(name, x_shape, kernel, stride, padding):
 def maxpool2d_forward(x, kernel, stride, padding):
     """y, argmax (B,C,Ho,Wo): window maxima and their flat h*W + w input indices."""
     geometry, out_shape = _pool_setup("maxpool2d_forward", x.shape, kernel, stride, padding)
-    x = ascontiguousarray(x)
+    x = xp.ascontiguousarray(x)
     y, arg = empty(out_shape, x.dtype), empty(out_shape, np.int64)
     if y.size:
         _maxpool_kernel[grid_1d(y.size)](y.size, y.buf, arg.buf, x.buf, x.offset, *geometry)
@@ -753,8 +320,8 @@ def maxpool2d_backward(gy, argmax, input_shape):
     if len(input_shape) != 4 or gy.shape != argmax.shape or gy.shape[:2] != input_shape[:2]:
         raise ValueError(f"maxpool2d_backward: gy {_dims(gy.shape)} and argmax "
                          f"{_dims(argmax.shape)} don't fit input {_dims(input_shape)}")
-    gy, argmax = ascontiguousarray(gy), ascontiguousarray(argmax)
-    gx = zeros(input_shape, gy.dtype)
+    gy, argmax = xp.ascontiguousarray(gy), xp.ascontiguousarray(argmax)
+    gx = xp.zeros(input_shape, gy.dtype)
     if gy.size:
         _maxpool_backward_kernel[grid_1d(gy.size)](
             gy.size, gx.buf, gy.buf, gy.offset, argmax.buf, argmax.offset,
@@ -765,7 +332,7 @@ def maxpool2d_backward(gy, argmax, input_shape):
 def avgpool2d_forward(x, kernel, stride, padding):
     """y (B,C,Ho,Wo): window means with divisor kH*kW (padding counted, Torch7's default)."""
     geometry, out_shape = _pool_setup("avgpool2d_forward", x.shape, kernel, stride, padding)
-    x = ascontiguousarray(x)
+    x = xp.ascontiguousarray(x)
     y = empty(out_shape, x.dtype)
     if y.size:
         _avgpool_kernel[grid_1d(y.size)](y.size, y.buf, x.buf, x.offset, *geometry,
@@ -780,9 +347,22 @@ def avgpool2d_backward(gy, input_shape, kernel, stride, padding):
     if gy.shape != out_shape:
         raise ValueError(f"avgpool2d_backward: gy is {_dims(gy.shape)}, expected "
                          f"{_dims(out_shape)}")
-    gy = ascontiguousarray(gy)
+    gy = xp.ascontiguousarray(gy)
     gx = empty(input_shape, gy.dtype)
     if gx.size:
         _avgpool_backward_kernel[grid_1d(gx.size)](gx.size, gx.buf, gy.buf, gy.offset,
                                                    *geometry, gy.dtype.type(0))
     return gx
+
+
+# ================================================================ log-softmax
+def log_softmax(x):
+    """log softmax over the last axis: x - logsumexp(x), computed stably (shift by the
+    row's max first)."""
+    shifted = x - xp.max(x, axis=-1, keepdims=True)
+    return shifted - xp.log(xp.sum(xp.exp(shifted), axis=-1, keepdims=True))
+
+
+def log_softmax_backward(y, gy):
+    """y = log_softmax(x), gy = dL/dy -> dL/dx = gy - exp(y) * sum(gy), over the last axis."""
+    return gy - xp.exp(y) * xp.sum(gy, axis=-1, keepdims=True)

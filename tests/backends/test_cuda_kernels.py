@@ -1,6 +1,7 @@
-"""numba_cuda against NumPy / numpy_ref: CudaArray views, the NumPy-like namespace and the
-kernel primitives. Runs in Numba's CUDA simulator without a GPU (tests/conftest.py), so
-shapes stay tiny; ``-m gpu`` runs the same kernels at real sizes on a GPU."""
+"""The CUDA side against NumPy / numpy_ref: CudaArray views, the NumPy-like namespace
+(cuda_xp) and the fast tier's kernel primitives (numba_cuda). Runs in Numba's CUDA simulator
+without a GPU (tests/conftest.py), so shapes stay tiny; ``-m gpu`` runs the same kernels at
+real sizes on a GPU. The teaching tier's matmul is tested in test_cuda_teach.py."""
 
 import numpy as np
 import pytest
@@ -8,6 +9,7 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from minitorch7 import cuda as mt_cuda
+from minitorch7.backends import cuda_xp as xp
 from minitorch7.backends import numba_cuda as nc
 from minitorch7.backends import numpy_ref
 
@@ -23,10 +25,10 @@ def tol(dtype):
 def dev(x, transposed=False):
     """x on the device; with ``transposed``, as a non-contiguous (transposed) view."""
     if transposed and x.ndim >= 2:
-        view = nc.from_numpy(np.ascontiguousarray(x.T)).T
+        view = xp.from_numpy(np.ascontiguousarray(x.T)).T
         assert sum(n > 1 for n in x.shape) < 2 or not view.is_contiguous()
         return view
-    return nc.from_numpy(x)
+    return xp.from_numpy(x)
 
 
 def data(seed, shape, dtype=np.float64):
@@ -60,10 +62,10 @@ def test_views_share_memory_and_match_numpy():
     for got, want in [(a.T, x.T), (a.transpose(1, 0, 2), x.transpose(1, 0, 2)),
                       (a[1], x[1]), (a[:, 1:3, ::-2], x[:, 1:3, ::-2]), (a[..., -1], x[..., -1]),
                       (a[None, 2, :, 1], x[None, 2, :, 1]), (a.reshape(5, -1), x.reshape(5, -1)),
-                      (nc.broadcast_to(a[:, :1], (3, 4, 5)), np.broadcast_to(x[:, :1], (3, 4, 5))),
-                      (nc.expand_dims(a, (0, 2)), np.expand_dims(x, (0, 2))),
-                      (nc.squeeze(a[:, :1, None]), np.squeeze(x[:, :1, None])),
-                      (nc.moveaxis(a, 0, -1), np.moveaxis(x, 0, -1))]:
+                      (xp.broadcast_to(a[:, :1], (3, 4, 5)), np.broadcast_to(x[:, :1], (3, 4, 5))),
+                      (xp.expand_dims(a, (0, 2)), np.expand_dims(x, (0, 2))),
+                      (xp.squeeze(a[:, :1, None]), np.squeeze(x[:, :1, None])),
+                      (xp.moveaxis(a, 0, -1), np.moveaxis(x, 0, -1))]:
         check(got, want)
     view = a[1, ::2]
     view[...] = -1.0  # writes through to the base array
@@ -84,16 +86,16 @@ def test_elementwise_matches_numpy(shape, dtype, seed, transposed):
     a, b = dev(x, transposed), dev(y)  # a maybe non-contiguous
     pos = np.abs(x) + 0.5
     cases = [(a + b, x + y), (a - 2, x - 2), (3.0 * a, 3.0 * x), (a / (b * b + 1), x / (y * y + 1)),
-             (-a, -x), (nc.exp(a), np.exp(x)), (nc.log(dev(pos)), np.log(pos)),
-             (nc.sqrt(dev(pos)), np.sqrt(pos)), (nc.tanh(a), np.tanh(x)), (nc.abs(a), np.abs(x)),
-             (nc.sign(a), np.sign(x)), (dev(pos) ** 1.5, pos ** 1.5), (2 ** b, 2 ** y),
-             (nc.maximum(a, b), np.maximum(x, y)), (nc.minimum(a, 0.1), np.minimum(x, 0.1)),
-             (nc.where(a > b, a, 0.0), np.where(x > y, x, 0.0)),
-             (nc.clip(a, -0.5, 0.5), np.clip(x, -0.5, 0.5)), (1 - a, 1 - x)]
+             (-a, -x), (xp.exp(a), np.exp(x)), (xp.log(dev(pos)), np.log(pos)),
+             (xp.sqrt(dev(pos)), np.sqrt(pos)), (xp.tanh(a), np.tanh(x)), (xp.abs(a), np.abs(x)),
+             (xp.sign(a), np.sign(x)), (dev(pos) ** 1.5, pos ** 1.5), (2 ** b, 2 ** y),
+             (xp.maximum(a, b), np.maximum(x, y)), (xp.minimum(a, 0.1), np.minimum(x, 0.1)),
+             (xp.where(a > b, a, 0.0), np.where(x > y, x, 0.0)),
+             (xp.clip(a, -0.5, 0.5), np.clip(x, -0.5, 0.5)), (1 - a, 1 - x)]
     for got, want in cases:
         assert got.dtype == want.dtype, (got.dtype, want.dtype)
         check(got, want, dtype)
-    for got, want in [(a > b, x > y), (a <= 0, x <= 0), (nc.equal(a, a), x == x),
+    for got, want in [(a > b, x > y), (a <= 0, x <= 0), (xp.equal(a, a), x == x),
                       (a != b, x != y)]:
         assert got.dtype == np.bool_ and np.array_equal(got.to_numpy(), want)
     assert (a.astype(np.float32)).dtype == np.float32
@@ -101,7 +103,7 @@ def test_elementwise_matches_numpy(shape, dtype, seed, transposed):
 
 def test_mixing_devices_is_a_clear_error():
     with pytest.raises(TypeError, match="from_numpy"):
-        nc.from_numpy(np.ones(3)) + np.ones(3)
+        xp.from_numpy(np.ones(3)) + np.ones(3)
 
 
 @FAST
@@ -113,20 +115,20 @@ def test_reductions_match_numpy(shape, dtype, seed, keepdims, data_):
     axis = data_.draw(st.sampled_from([None, -1, 0] + ([(0, len(shape) - 1)] if len(shape) > 1
                                                         else [])))
     for name in ("sum", "max", "min", "mean"):
-        check(getattr(nc, name)(a, axis=axis, keepdims=keepdims),
+        check(getattr(xp, name)(a, axis=axis, keepdims=keepdims),
               getattr(np, name)(x, axis=axis, keepdims=keepdims), dtype)
     if not isinstance(axis, tuple):
         for name in ("argmax", "argmin"):
-            got = getattr(nc, name)(a, axis=axis)
+            got = getattr(xp, name)(a, axis=axis)
             assert np.array_equal(got.to_numpy(), getattr(np, name)(x, axis=axis))
-    assert nc.sum(a > 0).to_numpy() == (x > 0).sum()  # bool counts as int64
+    assert xp.sum(a > 0).to_numpy() == (x > 0).sum()  # bool counts as int64
 
 
 def test_argmax_first_of_ties_and_errors():
     x = np.array([[1.0, 3.0, 3.0, 0.0, 3.0]])
-    assert nc.argmax(dev(x), axis=1).to_numpy().tolist() == [1]
+    assert xp.argmax(dev(x), axis=1).to_numpy().tolist() == [1]
     with pytest.raises(ValueError, match="zero-size"):
-        nc.max(nc.zeros((0, 3)), axis=0)
+        xp.max(xp.zeros((0, 3)), axis=0)
 
 
 # ---------------------------------------------------------------- indexing
@@ -138,19 +140,19 @@ def test_fancy_indexing_take_and_scatter():
                       (a[dev(i[0]), :, dev(i[1] - 1)], x[i[0], :, i[1] - 1]),
                       (a[[2, 0]], x[[2, 0]]),
                       (a[dev(x[:, 0, 0] > 0)], x[x[:, 0, 0] > 0]),
-                      (nc.take(a, dev(i), axis=1), np.take(x, i, axis=1))]:
+                      (xp.take(a, dev(i), axis=1), np.take(x, i, axis=1))]:
         check(got, want)
-    out, ref = nc.zeros((4, 3)), np.zeros((4, 3))
-    nc.add.at(out, dev(np.array([1, 1, 3])), dev(x[0, :3]))  # repeated rows add up
+    out, ref = xp.zeros((4, 3)), np.zeros((4, 3))
+    xp.add.at(out, dev(np.array([1, 1, 3])), dev(x[0, :3]))  # repeated rows add up
     np.add.at(ref, np.array([1, 1, 3]), x[0, :3])
     check(out, ref)
     out[dev(np.array([0]))] = 7.0
     ref[[0]] = 7.0
     check(out, ref)
     g = data(1, (2, 2, 3))
-    check(nc.index_add((5, 3), dev(i), dev(g)), _index_add_ref((5, 3), i, g))
-    check(nc.concatenate([a, a[:2]], axis=0), np.concatenate([x, x[:2]], axis=0))
-    check(nc.stack([a[0], a[1]], axis=1), np.stack([x[0], x[1]], axis=1))
+    check(xp.index_add((5, 3), dev(i), dev(g)), _index_add_ref((5, 3), i, g))
+    check(xp.concatenate([a, a[:2]], axis=0), np.concatenate([x, x[:2]], axis=0))
+    check(xp.stack([a[0], a[1]], axis=1), np.stack([x[0], x[1]], axis=1))
 
 
 def _index_add_ref(shape, idx, g):
@@ -162,15 +164,15 @@ def _index_add_ref(shape, idx, g):
 def test_along_axis_and_indices():
     x = data(2, (3, 4))
     idx = np.array([[1], [3], [0]])
-    check(nc.take_along_axis(dev(x), dev(idx), axis=1), np.take_along_axis(x, idx, axis=1))
-    out, ref = nc.zeros((3, 4)), np.zeros((3, 4))
-    nc.put_along_axis(out, dev(idx), dev(x[:, :1]), axis=1)
+    check(xp.take_along_axis(dev(x), dev(idx), axis=1), np.take_along_axis(x, idx, axis=1))
+    out, ref = xp.zeros((3, 4)), np.zeros((3, 4))
+    xp.put_along_axis(out, dev(idx), dev(x[:, :1]), axis=1)
     np.put_along_axis(ref, idx, x[:, :1], axis=1)
     check(out, ref)
-    for got, want in zip(nc.indices((2, 3), sparse=True), np.indices((2, 3), sparse=True)):
+    for got, want in zip(xp.indices((2, 3), sparse=True), np.indices((2, 3), sparse=True)):
         check(got, want)
-    check(nc.indices((2, 3)), np.indices((2, 3)))
-    check(nc.arange(2, 11, 3), np.arange(2, 11, 3))
+    check(xp.indices((2, 3)), np.indices((2, 3)))
+    check(xp.arange(2, 11, 3), np.arange(2, 11, 3))
 
 
 # ---------------------------------------------------------------- nn functions
@@ -181,19 +183,18 @@ def test_log_softmax_and_nll_loss(n, c, dtype, seed):
     target = np.random.default_rng(seed).integers(0, c, n)
     logp = x - x.max(1, keepdims=True)
     logp = logp - np.log(np.exp(logp).sum(1, keepdims=True))
-    got = nc.log_softmax(dev(x), axis=-1)
+    got = nc.log_softmax(dev(x))
     check(got, logp, dtype)
-    check(nc.nll_loss(got, dev(target)), np.array(-logp[np.arange(n), target].mean()), dtype)
+    check(xp.nll_loss(got, dev(target)), np.array(-logp[np.arange(n), target].mean()), dtype)
     grad = np.zeros((n, c), dtype)
     grad[np.arange(n), target] = -2.0 / n
-    check(nc.nll_loss_backward(dev(np.array(2.0, dtype)), dev(target), (n, c)), grad, dtype)
+    check(xp.nll_loss_backward(dev(np.array(2.0, dtype)), dev(target), (n, c)), grad, dtype)
     gy = data(seed + 1, (n, c), dtype)
     check(nc.log_softmax_backward(got, dev(gy)), gy - np.exp(logp) * gy.sum(1, keepdims=True),
           dtype)
 
 
-# ---------------------------------------------------------------- matmul (Task 2.2)
-@pytest.mark.task_2_2
+# ---------------------------------------------------------------- matmul
 @settings(max_examples=8, deadline=None)
 @given(n=st.integers(1, 13), k=st.integers(1, 13), m=st.integers(1, 13),
        batch=st.sampled_from([((), ()), ((2,), ()), ((1,), (3,)), ((2, 1), (1, 2))]),
@@ -203,12 +204,11 @@ def test_matmul_matches_numpy_ref(n, k, m, batch, dtype, seed, ta, tb):
     check(nc.matmul(dev(x, ta), dev(y, tb)), numpy_ref.matmul(x, y), dtype)
 
 
-@pytest.mark.task_2_2
 def test_matmul_production_tile_on_a_small_matrix():
     """The GPU's 128x128 tile (8x8 outputs per thread), one partial tile, in the simulator."""
     x, y = data(0, (9, 12)), data(1, (12, 10))
     kernel = nc.matmul_kernel(np.float64, bm=128, bn=128, bk=8, tm=8, tn=8)
-    c = nc.empty((9, 10), np.float64)
+    c = xp.empty((9, 10), np.float64)
     kernel[(1, 1, 1), (16, 16)](c.buf, dev(x).buf, 0, (0,), 12, 1, dev(y).buf, 0, (0,), 10, 1,
                                 (1,), 1, 9, 12, 10)
     check(c, x @ y)
@@ -223,9 +223,9 @@ def test_right_multiplier_is_matmul_by_one_b():
 
 def test_matmul_errors_name_the_shapes():
     with pytest.raises(ValueError, match="matmul: a is 4x2 but b is 3x3"):
-        nc.matmul(nc.zeros((4, 2)), nc.zeros((3, 3)))
+        nc.matmul(xp.zeros((4, 2)), xp.zeros((3, 3)))
     with pytest.raises(ValueError, match="matmul"):
-        nc.matmul(nc.zeros((4,)), nc.zeros((4, 3)))
+        nc.matmul(xp.zeros((4,)), xp.zeros((4, 3)))
 
 
 # ---------------------------------------------------------------- conv and pooling
