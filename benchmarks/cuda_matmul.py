@@ -1,4 +1,5 @@
-"""GFLOP/s of minitorch7's numba.cuda tiled matmul against cuBLAS, on a real GPU.
+"""GFLOP/s of minitorch7's numba.cuda matmuls (the fast tier's register-blocked kernel and
+the teaching tier's textbook tiled one, task 1.4) against cuBLAS, on a real GPU.
 
     python benchmarks/cuda_matmul.py [--size 4096] [--repeat 10]
 
@@ -21,22 +22,24 @@ def gflops(n, seconds):
     return 2 * n ** 3 / seconds / 1e9
 
 
-def time_ours(n, repeat):
+def time_ours(module, n, repeat):
+    """Seconds per n x n float32 product of ``module.matmul`` (numba_cuda or
+    numba_cuda_teach), after a warm-up whose result is checked."""
     from numba import cuda
 
-    from minitorch7.backends import numba_cuda as nc
+    from minitorch7.backends.cuda_xp import from_numpy
 
     rng = np.random.default_rng(0)
-    a = nc.from_numpy(rng.standard_normal((n, n), dtype=np.float32))
-    b = nc.from_numpy(rng.standard_normal((n, n), dtype=np.float32))
-    c = nc.matmul(a, b)  # compile and warm up
+    a = from_numpy(rng.standard_normal((n, n), dtype=np.float32))
+    b = from_numpy(rng.standard_normal((n, n), dtype=np.float32))
+    c = module.matmul(a, b)  # compile and warm up
     check = rng.integers(0, n, 8)
     want = a.to_numpy()[check] @ b.to_numpy()
     np.testing.assert_allclose(c.to_numpy()[check], want, rtol=1e-3, atol=1e-2)
     cuda.synchronize()
     start = time.perf_counter()
     for _ in range(repeat):
-        nc.matmul(a, b)
+        module.matmul(a, b)
     cuda.synchronize()
     return (time.perf_counter() - start) / repeat
 
@@ -82,17 +85,22 @@ def main(argv=None):
     if not mt_cuda.is_available():
         sys.exit("cuda_matmul: no usable NVIDIA GPU (numba.cuda.is_available() is False, or "
                  "NUMBA_ENABLE_CUDASIM is set); this benchmark needs a real GPU.")
+    from minitorch7.backends import numba_cuda, numba_cuda_teach
+
     n = args.size
-    ours = time_ours(n, args.repeat)
+    ours = time_ours(numba_cuda, n, args.repeat)
+    teach = time_ours(numba_cuda_teach, n, args.repeat)
     print(f"float32 {n}x{n} @ {n}x{n}")
-    print(f"  numba.cuda tiled matmul : {ours * 1e3:8.2f} ms  {gflops(n, ours):9.1f} GFLOP/s")
+    print(f"  numba.cuda fast matmul  : {ours * 1e3:8.2f} ms  {gflops(n, ours):9.1f} GFLOP/s")
+    print(f"  teaching tiled (TPB {numba_cuda_teach.TPB:2d}) : {teach * 1e3:8.2f} ms  "
+          f"{gflops(n, teach):9.1f} GFLOP/s")
     ref = time_cublas(n, args.repeat)
     if ref is None:
         print("  (no torch with CUDA and no cupy: no cuBLAS figure to compare with)")
         return
     name, seconds = ref
     print(f"  {name:24s}: {seconds * 1e3:8.2f} ms  {gflops(n, seconds):9.1f} GFLOP/s")
-    print(f"  ratio ours / cuBLAS     : {seconds / ours:8.1%}")
+    print(f"  ratio fast / cuBLAS     : {seconds / ours:8.1%}")
 
 
 if __name__ == "__main__":
