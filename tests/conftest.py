@@ -1,7 +1,8 @@
 """Suite-wide pytest setup: the CUDA simulator / gpu marker, and the per-task markers of the
 lab's missing pieces.
 
-``pytest -m task_1_2`` runs the tests of one task (``# BEGIN TASK 1.2`` in the code).
+``pytest -m task_1_2`` runs the tests of one task (``# BEGIN TASK 1.2`` in the code); the
+markers are those of ``minitorch7.learn.tasks.TASKS``, the one task list.
 Without an NVIDIA GPU the CUDA kernels run in Numba's CUDA simulator: NUMBA_ENABLE_CUDASIM=1
 is set here, before anything imports numba (numba reads it once), unless the user set it.
 """
@@ -20,25 +21,15 @@ HAS_NVIDIA_GPU = os.path.exists("/dev/nvidiactl") or shutil.which("nvidia-smi") 
 if not HAS_NVIDIA_GPU:
     os.environ.setdefault("NUMBA_ENABLE_CUDASIM", "1")
 
-TASKS = {
-    "1_1": "views and strides: narrow, select, transpose",
-    "1_2": "elementwise backward: mul, div, exp, log",
-    "1_3": "broadcasting gradients (unbroadcast)",
-    "1_4": "matmul backward",
-    "1_5": "topological sort of the graph",
-    "1_6": "gradcheck (numerical Jacobian)",
-    "3_1": "Linear forward/backward",
-    "3_2": "tanh, sigmoid, relu backward",
-    "3_3": "log-softmax and NLL",
-    "3_4": "binary cross-entropy",
-    "3_8": "index_select backward (embedding lookup)",
-}
-
 
 def pytest_configure(config):
-    for task in (f"{chapter}_{n}" for chapter in range(1, 10) for n in range(1, 10)):
-        what = TASKS.get(task, "a missing piece of the lab")
-        config.addinivalue_line("markers", f"task_{task}: Task {task.replace('_', '.')}: {what}")
+    """Register ``task_x_y`` for every task of the registry, its title as the description
+    (imported here, after the environment above is set: importing the package may import
+    numba)."""
+    from minitorch7.learn.tasks import TASKS
+
+    for task in TASKS:
+        config.addinivalue_line("markers", f"{task.marker}: Task {task.id}: {task.title}")
 
 
 def pytest_collection_modifyitems(config, items):
