@@ -4,8 +4,13 @@ import pytest
 
 from minitorch7.learn.check import (
     NOT_IMPLEMENTED,
+    _phase,
+    chapter_section,
+    describe,
+    diagnose,
     format_result,
     format_status,
+    marked_tests,
     marker_expression,
     run_task,
     task_status,
@@ -114,3 +119,214 @@ def test_list_tells_complete_hole_and_missing_markers(copy_of, toy_tasks, write_
                       "stay)"]
     table = format_status(rows, errors)
     assert "7.2   hole" in table and table.endswith(errors[0])
+
+
+OPS = '''
+class Twice:
+    """y = 2 x; the backward is wrong on purpose."""
+
+    @staticmethod
+    def forward(x):
+        return 2 * x
+
+    @staticmethod
+    def backward(x, grad):
+        return _unbroadcast(grad, x)
+
+
+def _unbroadcast(grad, x):
+    if x > 2:
+        raise ValueError(f"cannot unbroadcast {x}")
+    return 2 * grad
+
+
+def apply(x):
+    return Twice.backward(x, Twice.forward(x))
+'''
+
+OP_TESTS = '''
+import pytest
+from hypothesis import given, settings, strategies as st
+
+from toypkg.fn import Twice, apply
+
+
+@pytest.mark.task_7_2
+@settings(database=None, derandomize=True)
+@given(st.integers(0, 10))
+def test_apply_everywhere(x):
+    apply(x)
+
+
+@pytest.mark.task_7_2
+def test_forward_checked_in_the_test():
+    y = Twice.forward(2)
+    assert y == 5, "forward differs"
+
+
+@pytest.mark.task_7_2
+def test_gradient_checked_in_the_test():
+    grad = Twice.backward(1, 1)
+    assert grad == 3
+
+
+@pytest.mark.task_7_2
+def test_a_type_error_in_the_test():
+    Twice.forward(2) + "s"
+'''
+
+
+def test_a_failure_names_the_op_the_phase_the_place_and_the_falsifying_example(
+        copy_of, toy_tasks, write_files):
+    root = copy_of([])
+    write_files(root, {"toypkg/fn.py": OPS, "tests/test_fn.py": OP_TESTS})
+    result = run_task("7.2", root, toy_tasks, package="toypkg")
+    by_name = {o.nodeid.split("::")[1]: o for o in result.outcomes}
+    everywhere = by_name["test_apply_everywhere"]
+    assert diagnose(everywhere, toy_tasks[1], toy_tasks, "toypkg") == (
+        "backward of Twice failed in _unbroadcast (toypkg/fn.py:15): ValueError")
+    assert everywhere.example == "Falsifying example: test_apply_everywhere(\n    x=3,\n)"
+    assert everywhere.message == "ValueError: cannot unbroadcast 3"
+    assert diagnose(by_name["test_forward_checked_in_the_test"], toy_tasks[1], toy_tasks,
+                    "toypkg") == ("forward result wrong: the check at tests/test_fn.py:17 "
+                                  "failed: assert y == 5, \"forward differs\"")
+    assert diagnose(by_name["test_gradient_checked_in_the_test"], toy_tasks[1], toy_tasks,
+                    "toypkg") == ("gradient wrong (backward): the check at tests/test_fn.py:23 "
+                                  "failed: assert grad == 3")
+    assert diagnose(by_name["test_a_type_error_in_the_test"], toy_tasks[1], toy_tasks,
+                    "toypkg").startswith("TypeError in the test at tests/test_fn.py:28: ")
+    report = format_result(result, toy_tasks)
+    assert report.count("Hint") == 0 and report.count("hint: multiply them") == 1
+    assert "  filled in: toypkg/ops.py:16-18 in mul\n" in report
+    assert ("  FAILED               tests/test_fn.py::test_apply_everywhere\n"
+            "                         backward of Twice failed in _unbroadcast (toypkg/fn.py:15): "
+            "ValueError\n"
+            "                         ValueError: cannot unbroadcast 3\n"
+            "                         Falsifying example: test_apply_everywhere(\n"
+            "                             x=3,\n"
+            "                         )\n") in report
+
+
+def test_the_hint_is_printed_once_and_each_hole_test_says_which_hole(copy_of, toy_tasks):
+    report = format_result(run_task("7.2", copy_of(["7.1", "7.2"]), toy_tasks,
+                                    package="toypkg"), toy_tasks)
+    assert report.count("multiply them") == 1
+    assert "  hole:      toypkg/ops.py:16 in mul\n" in report
+    assert ("  not implemented yet  tests/test_toy.py::test_mul\n"
+            "                         reached this task's hole at toypkg/ops.py:16 in mul\n"
+            in report)
+    assert ("needs Task 7.1 (add) first: reached its hole at toypkg/ops.py:7 in add"
+            in report)
+
+
+def test_phase_comes_from_the_innermost_forward_or_backward_frame():
+    def frames(*names):
+        return [{"path": "p/x.py", "line": 1, "function": n, "code": ""} for n in names]
+
+    assert _phase(frames("test_x", "Variable.backward", "run_backward", "Mul.backward",
+                         "unbroadcast")) == "backward of Mul"
+    assert _phase(frames("Module.forward", "Linear.updateOutput", "matmul")) == (
+        "forward of Linear")
+    assert _phase(frames("Conv.backward", "conv2d_backward_input")) == "backward of Conv"
+    assert _phase(frames("run_backward", "topological_order")) == "backward"
+    assert _phase(frames("helper", "f.<locals>.g")) is None
+
+
+def test_marked_tests_reads_decorators_classes_and_pytestmark(tmp_path, write_files, toy_tasks):
+    write_files(tmp_path, {"tests/test_marks.py": '''
+        import pytest
+
+        pytestmark = [pytest.mark.slow]
+
+
+        @pytest.mark.task_7_2
+        def test_plain():
+            pass
+
+
+        @pytest.mark.task_7_2
+        @pytest.mark.task_7_3
+        def test_also_later():
+            pass
+
+
+        @pytest.mark.task_7_2
+        class TestGroup:
+            def test_in_class(self):
+                pass
+
+            def helper(self):
+                pass
+
+
+        @pytest.mark.parametrize("x", [pytest.param(1, marks=pytest.mark.task_7_2)])
+        def test_param(x):
+            pass
+
+
+        def test_unmarked():
+            pass
+        ''', "tests/test_module_mark.py": '''
+        import pytest
+
+        pytestmark = pytest.mark.task_7_2
+
+
+        def test_by_module():
+            pass
+        '''})
+    assert marked_tests(tmp_path, toy_tasks[1], toy_tasks) == [
+        ("tests/test_marks.py::test_plain", []),
+        ("tests/test_marks.py::test_also_later", ["7.3"]),
+        ("tests/test_marks.py::TestGroup::test_in_class", []),
+        ("tests/test_marks.py::test_param", []),
+        ("tests/test_module_mark.py::test_by_module", [])]
+
+
+def test_the_chapter_section_runs_to_the_next_heading_of_its_level(tmp_path, write_files,
+                                                                   toy_tasks):
+    write_files(tmp_path, {"docs/toy.md": '''
+        # Toy
+
+        ## Build it
+
+        ### Task 7.1: add
+
+        Add them.
+
+        ```python
+        # not a heading
+        ```
+
+        #### A detail
+
+        More.
+
+        ### Task 7.2: mul
+
+        Multiply.
+
+        ## Next part
+        '''})
+    page, section = chapter_section(tmp_path, toy_tasks[0])
+    assert page == tmp_path / "docs/toy.md"
+    assert section == ("### Task 7.1: add\n\nAdd them.\n\n```python\n# not a heading\n```\n\n"
+                       "#### A detail\n\nMore.")
+    assert chapter_section(tmp_path, toy_tasks[1])[1] == "### Task 7.2: mul\n\nMultiply."
+    assert chapter_section(tmp_path, toy_tasks[2])[1] is None
+
+
+def test_show_on_the_toy_copy(copy_of, toy_tasks, write_files):
+    root = copy_of(["7.2"])
+    write_files(root, {"docs/toy.md": "# Toy\n\n### Task 7.2: mul\n\nMultiply.\n"})
+    text = describe(toy_tasks[1], root, toy_tasks, package="toypkg")
+    assert text.splitlines()[:3] == ["Task 7.2: mul", "chapter: toy (docs/toy.md)",
+                                     "hint: multiply them"]
+    assert "(a learner copy):\n  toypkg/ops.py:17 in mul (hole)\n" in text
+    assert "--- docs/toy.md ---\n### Task 7.2: mul\n\nMultiply.\n---" in text
+    assert ("tests marked task_7_2: 3\n  tests/test_toy.py::test_mul\n"
+            "  tests/test_toy.py::test_mul_gradient\n  tests/test_toy.py::test_add_then_square\n"
+            in text)
+    text = describe(toy_tasks[0], root, toy_tasks, package="toypkg")
+    assert "docs/toy.md has no section '### Task 7.1: ...'" in text
+    assert "test_add_then_square  (also marked 7.2: it runs with task 7.2)" in text

@@ -2,12 +2,22 @@
 
 import ast
 import importlib
+import json
 import os
 import sys
 
 import pytest
 
-from minitorch7.learn.make import MakeError, apply_cuts, make_copy, scan, select
+from minitorch7.learn.make import (
+    MakeError,
+    apply_cuts,
+    enclosing_copy,
+    make_copy,
+    read_marker,
+    scan,
+    select,
+    wrong_package_warning,
+)
 from minitorch7.learn.regions import MarkerError
 
 
@@ -35,7 +45,7 @@ def test_select_from_only_and_default(toy_tasks):
         select(toy_tasks, from_task="7.1", only=["7.2"])
     with pytest.raises(ValueError, match="no task 7.9; the tasks are 7.1, 7.2, 7.3"):
         select(toy_tasks, only=["7.9"])
-    with pytest.raises(ValueError, match="not of the form x.y"):
+    with pytest.raises(ValueError, match="not of the form x.y.*; the tasks are 7.1, 7.2, 7.3"):
         select(toy_tasks, from_task="7")
 
 
@@ -44,8 +54,10 @@ def test_only_cuts_that_task_and_keeps_every_other_byte(toy_root, toy_source, tm
     missing = make_copy(dest, {"7.2"}, toy_source)
     assert missing == []
     before, after = _files(toy_root), _files(dest)
-    assert before.keys() == after.keys()  # nothing stripped, nothing added
+    marker = json.loads(after.pop("toypkg/LEARNER_COPY"))
+    assert before.keys() == after.keys()  # nothing stripped, nothing added but the marker
     assert [rel for rel in before if before[rel] != after[rel]] == ["toypkg/ops.py"]
+    assert marker["cut"] == ["7.2"] and marker["package"] == "toypkg"
     text = after["toypkg/ops.py"].decode()
     ast.parse(text)
     assert "result = a + b" in text and "return a * b" not in text
@@ -105,3 +117,36 @@ def test_apply_cuts_recuts_a_copy_in_place_and_restores_originals(toy_root, toy_
     original, copied = toy_root / "toypkg/ops.py", dest / "toypkg/ops.py"
     assert copied.read_bytes() == original.read_bytes()
     assert os.stat(copied).st_mtime_ns == os.stat(original).st_mtime_ns  # numba cache stays
+
+
+def test_the_marker_records_the_cut_and_the_complete_package_s_lines(toy_root, toy_source,
+                                                                     tmp_path):
+    (toy_root / "pyproject.toml").write_text('[project]\nname = "toy"\nversion = "1.2.3"\n')
+    dest = tmp_path / "copy"
+    make_copy(dest, {"7.1", "7.3"}, scan(toy_root, toy_source.tasks, package="toypkg"),
+              check_import=False)
+    marker = read_marker(dest, "toypkg")
+    assert marker["cut"] == ["7.1"]  # 7.3 has no region: nothing was cut for it
+    assert marker["version"] == "1.2.3" and marker["source"].startswith(str(toy_root))
+    assert marker["regions"] == [
+        {"task": "7.1", "path": "toypkg/ops.py", "start": 6, "end": 9},
+        {"task": "7.2", "path": "toypkg/ops.py", "start": 16, "end": 18}]
+    text = (toy_root / "toypkg/ops.py").read_text().splitlines()
+    assert text[5] == text[8].replace("END", "BEGIN") == "    # BEGIN TASK 7.1"
+    apply_cuts(dest, {"7.2"}, toy_source)  # re-cutting in place updates the record
+    assert read_marker(dest, "toypkg")["cut"] == ["7.2"]
+    assert read_marker(toy_root, "toypkg") is None
+
+
+def test_a_copy_is_found_from_inside_it_and_another_package_is_named(toy_source, tmp_path):
+    dest = tmp_path / "copy"
+    make_copy(dest, {"7.1"}, toy_source, check_import=False)
+    inside = dest / "tests"
+    assert enclosing_copy(inside, "toypkg") == dest
+    assert enclosing_copy(tmp_path, "toypkg") is None
+    assert wrong_package_warning(dest / "toypkg", inside) is None
+    other = tmp_path / "elsewhere/toypkg"
+    other.mkdir(parents=True)
+    warning = wrong_package_warning(other, inside)
+    assert warning.count("\n") == 0
+    assert str(other) in warning and f"from {dest}" in warning and "python -m toypkg" in warning
