@@ -200,13 +200,11 @@ def _block_product(ap, bp, c, ci, cj, n, m, ib0, ib1, jb0, jb1, q0, splits, accu
     only if `accumulate`)."""
     nr = bp.shape[3]
     ct = np.empty((MR, nr), ap.dtype)
-    # BEGIN TASK 2.1
     for q in range(q0, ap.shape[0], splits):
         for ib in range(ib0, ib1):
             for jb in range(jb0, jb1):
                 tile_into(ap.shape[2], ap[q, ib].ravel(), None, MR, bp[q, jb].ravel(), None, nr,
                           c, ci + ib * MR, cj + jb * nr, ci + n, cj + m, accumulate or q != q0, ct)
-    # END TASK 2.1
 
 
 @njit(parallel=True, cache=True)

@@ -1,4 +1,5 @@
-"""Numba CPU backend: the default. Same primitives and signatures as numpy_ref.
+"""Numba CPU backend, fast tier: the default outside a learner copy (numba_teach holds the
+plain-loop teaching tier). Same primitives and signatures as numpy_ref.
 
     matmul                  blocked, packed, register-tiled product (_numba_gemm.gemm);
                             a serial loop for tiny products (threads cost more than they win)
@@ -24,6 +25,8 @@ from numba.extending import intrinsic, overload
 
 from ._numba_gemm import CHUNK, KB, MR, _pack, gemm, gemm_panels, pack_right, tile_into, tile_width
 from ._shapes import check_grad_shape, conv2d_shape, matmul_shapes, pairs, pool2d_shape
+
+TIER = "fast"
 
 
 def matmul(a, b):
@@ -81,13 +84,11 @@ def _ikj_product(a, b):
     n, k = a.shape
     m = b.shape[1]
     c = np.zeros((n, m), a.dtype)
-    # BEGIN TASK 2.1
     for i in range(n):
         for p in range(k):
             aip = a[i, p]
             for j in range(m):
                 c[i, j] += aip * b[p, j]
-    # END TASK 2.1
     return c
 
 
@@ -175,13 +176,11 @@ def _conv_forward(x, ap, bias, kh, kw, ph, pw, threads):
         wide, ct = np.empty((bias.shape[0], ho * wp), x.dtype), np.empty((MR, nr), x.dtype)
         for b in range(t, bsz, threads):
             _pad_image(x[b], xp, ph, pw)
-            # BEGIN TASK 2.3
             for jb in range(nb):
                 pixels = flat[jb * nr:]
                 for ib in range(ap.shape[0]):
                     tile_into(ap.shape[1], ap[ib].ravel(), None, MR, pixels, offsets, 0,
                               wide, ib * MR, jb * nr, wide.shape[0], wide.shape[1], False, ct)
-            # END TASK 2.3
             _crop(wide, y[b], bias, wp)
     return y
 
@@ -203,7 +202,6 @@ def _conv_forward_direct(x, w2, bias, kh, kw, ph, pw, threads):
         wide = np.empty((bias.shape[0], ho * wp), x.dtype)
         for b in range(t, bsz, threads):
             _pad_image(x[b], xp, ph, pw)
-            # BEGIN TASK 2.3
             wide[:] = 0
             for oc in range(bias.shape[0]):
                 out = wide[oc]
@@ -211,7 +209,6 @@ def _conv_forward_direct(x, w2, bias, kh, kw, ph, pw, threads):
                     weight, src = w2[oc, r], flat[offsets[r]:]
                     for p in range(ho * wp):
                         out[p] += weight * src[p]
-            # END TASK 2.3
             _crop(wide, y[b], bias, wp)
     return y
 
@@ -248,7 +245,6 @@ def conv2d_backward_input(gy, w, input_shape, stride, padding):
     bsz, o, ho, wo = check_grad_shape("conv2d_backward_input", gy.shape,
                                       conv2d_shape(input_shape, w.shape, stride, padding))
     (kh, kw), (sh, sw), (ph, pw) = w.shape[2:], stride, padding
-    # BEGIN TASK 2.5
     w_flip = w[:, :, ::-1, ::-1].transpose(1, 0, 2, 3)
     top, left = kh - 1 - ph, kw - 1 - pw
     if (sh, sw) == (1, 1) and top >= 0 and left >= 0:  # gz = gy with a zero border
@@ -261,7 +257,6 @@ def conv2d_backward_input(gy, w, input_shape, stride, padding):
         gz[:, :, u0 * sh + top:(u1 - 1) * sh + top + 1:sh,
            v0 * sw + left:(v1 - 1) * sw + left + 1:sw] = gy[:, :, u0:u1, v0:v1]
     return conv2d_forward(gz, w_flip, None, 1, 0)
-    # END TASK 2.5
 
 
 @njit(parallel=True, fastmath=True, cache=True)
@@ -289,7 +284,6 @@ def _conv_backward_weight(gy, x, kh, kw, ph, pw, threads):
         gw, gb = gw_parts[t], gb_parts[t]
         for b in range(t, bsz, threads):
             _pad_image(x[b], xp, ph, pw)
-            # BEGIN TASK 2.5
             for oc in range(o):
                 dst, total = bp[oc // nr, :, oc % nr], 0.0
                 for oh in range(ho):
@@ -304,7 +298,6 @@ def _conv_backward_weight(gy, x, kh, kw, ph, pw, threads):
                 for jb in range(nb):
                     tile_into(npix, flat, a_rows, 1, bp[jb].ravel(), None, nr,
                               gw, ib * MR, jb * nr, gw.shape[0], gw.shape[1], True, ct)
-            # END TASK 2.5
     return gw_parts.sum(axis=0), gb_parts.sum(axis=0)
 
 
@@ -335,7 +328,6 @@ def _maxpool_forward(x, kh, kw, sh, sw, ph, pw, ho, wo):
     bsz, ch, h, w = x.shape
     y = np.empty((bsz, ch, ho, wo), x.dtype)
     argmax = np.empty((bsz, ch, ho, wo), np.int64)
-    # BEGIN TASK 2.4
     for p in prange(bsz * ch):
         b, c = p // ch, p % ch
         for oh in range(ho):
@@ -350,7 +342,6 @@ def _maxpool_forward(x, kh, kw, sh, sw, ph, pw, ho, wo):
                             best, at = x[b, c, hh, ww], hh * w + ww
                 y[b, c, oh, ow] = best
                 argmax[b, c, oh, ow] = at
-    # END TASK 2.4
     return y, argmax
 
 
@@ -359,13 +350,11 @@ def _maxpool_backward(gy, argmax, hw):
     """gx (B, C, H*W): gy scatter-added at argmax, one task per plane (so no races)."""
     bsz, ch, ho, wo = gy.shape
     gx = np.zeros((bsz, ch, hw), gy.dtype)
-    # BEGIN TASK 2.4
     for p in prange(bsz * ch):
         b, c = p // ch, p % ch
         for oh in range(ho):
             for ow in range(wo):
                 gx[b, c, argmax[b, c, oh, ow]] += gy[b, c, oh, ow]
-    # END TASK 2.4
     return gx
 
 
@@ -490,7 +479,6 @@ def _log_softmax_rows(x):
     """y[r] = x[r] - max - log(sum(exp(x[r] - max))) for each row of x (R, C), C >= 1."""
     y = np.empty_like(x)
     for row in prange(x.shape[0]):
-        # BEGIN TASK 3.3
         src, out = x[row], y[row]
         top = src[0]
         for j in range(src.shape[0]):
@@ -501,7 +489,6 @@ def _log_softmax_rows(x):
         shift = top + np.log(total)
         for j in range(src.shape[0]):
             out[j] = src[j] - shift
-        # END TASK 3.3
     return y
 
 
@@ -510,13 +497,11 @@ def _log_softmax_rows_backward(y, gy):
     """gx[r] = gy[r] - exp(y[r]) * sum(gy[r]) for each row of y, gy (R, C)."""
     gx = np.empty_like(gy)
     for row in prange(y.shape[0]):
-        # BEGIN TASK 3.3
         total = 0.0
         for j in range(y.shape[1]):
             total += gy[row, j]
         for j in range(y.shape[1]):
             gx[row, j] = gy[row, j] - _exp_nonpositive(y[row, j]) * total
-        # END TASK 3.3
     return gx
 
 

@@ -10,6 +10,8 @@ from numpy.lib.stride_tricks import sliding_window_view
 
 from ._shapes import check_grad_shape, conv2d_shape, matmul_shapes, pairs, pool2d_shape
 
+TIER = "reference"
+
 
 def matmul(a, b):
     """a (..., n, k) @ b (..., k, m) -> (..., n, m); leading dims broadcast."""
@@ -113,18 +115,14 @@ def avgpool2d_backward(gy, input_shape, kernel, stride, padding):
 
 def log_softmax(x):
     """log softmax over the last axis: y = x - max - log(sum(exp(x - max)))."""
-    # BEGIN TASK 3.3
     out = x - x.max(axis=-1, keepdims=True)
     out -= np.log(np.exp(out).sum(axis=-1, keepdims=True))
-    # END TASK 3.3
     return out
 
 
 def log_softmax_backward(y, gy):
     """y = log_softmax(x), gy = dL/dy -> dL/dx = gy - exp(y) * sum(gy), over the last axis."""
-    # BEGIN TASK 3.3
     gx = np.exp(y)  # one vocabulary-wide buffer, updated in place
     gx *= -gy.sum(axis=-1, keepdims=True)
     gx += gy
-    # END TASK 3.3
     return gx

@@ -67,7 +67,6 @@ def test_backend_selection(monkeypatch):
 
 
 # ---------------------------------------------------------------- matmul
-@pytest.mark.task_2_1
 @FAST
 @given(n=st.integers(1, 40), k=st.integers(1, 40), m=st.integers(1, 40), dtype=DTYPES,
        la=LAYOUTS, lb=LAYOUTS, seed=st.integers(0, 999))
@@ -76,7 +75,6 @@ def test_matmul_matches_reference(n, k, m, dtype, la, lb, seed):
     close(numba_cpu.matmul(layout(a, la), layout(b, lb)), numpy_ref.matmul(a, b), dtype)
 
 
-@pytest.mark.task_2_1
 @settings(max_examples=6, deadline=None)
 @given(n=st.integers(1, 9), k=st.integers(500, 1300), m=st.integers(1, 9), dtype=DTYPES,
        seed=st.integers(0, 999))
@@ -86,7 +84,6 @@ def test_matmul_long_k_is_split_between_tasks(n, k, m, dtype, seed):
     close(numba_cpu.matmul(a, layout(b, "transposed")), numpy_ref.matmul(a, b), dtype)
 
 
-@pytest.mark.task_2_1
 @pytest.mark.parametrize("shape", [(130, 70, 129), (257, 33, 300)])
 def test_matmul_several_parallel_tasks(shape):
     n, k, m = shape
@@ -94,7 +91,6 @@ def test_matmul_several_parallel_tasks(shape):
     close(numba_cpu.matmul(a, b), numpy_ref.matmul(a, b), np.float32)
 
 
-@pytest.mark.task_2_1
 @pytest.mark.parametrize("shape", [(300, 4200, 40), (3000, 400, 5), (5, 300, 4000)])
 def test_matmul_large_operands_go_through_in_chunks(shape):
     """Chunks of k (accumulated into c), of c's rows and of c's columns."""
@@ -103,7 +99,6 @@ def test_matmul_large_operands_go_through_in_chunks(shape):
     close(numba_cpu.matmul(a, b), numpy_ref.matmul(a, b), np.float64)
 
 
-@pytest.mark.task_2_1
 @FAST
 @given(batch=st.sampled_from([((2, 3), (3,)), ((4, 1), (1, 5)), ((), (2,)), ((3,), ())]),
        dtype=DTYPES, seed=st.integers(0, 999), lb=LAYOUTS)
@@ -133,7 +128,6 @@ def test_right_multiplier_is_matmul_by_one_b(k, m, dtype, lb, seed):
         times_b(np.ones((2, k + 1), dtype))
 
 
-@pytest.mark.task_2_1
 @pytest.mark.parametrize("mod", [numba_cpu, numpy_ref])
 @pytest.mark.parametrize("shape", [(0, 3, 2), (2, 0, 3), (2, 3, 0)])
 def test_matmul_empty(mod, shape):
@@ -142,7 +136,6 @@ def test_matmul_empty(mod, shape):
     close(got, np.zeros((n, m), np.float32), np.float32)
 
 
-@pytest.mark.task_2_1
 def test_matmul_mixed_and_integer_dtypes():
     a, b = np.arange(6).reshape(2, 3), np.arange(12).reshape(3, 4)
     np.testing.assert_array_equal(numba_cpu.matmul(a, b), a @ b)
@@ -192,7 +185,6 @@ def conv_inputs(case, dtype, seed):
     return x, w, b
 
 
-@pytest.mark.task_2_3
 @settings(max_examples=8, deadline=None)
 @given(case=conv_cases, seed=st.integers(0, 999))
 def test_reference_conv_matches_formula(case, seed):
@@ -217,7 +209,6 @@ def test_reference_conv_backward_is_the_adjoint(case, seed):
     np.testing.assert_allclose(gb, gy.sum(axis=(0, 2, 3)))
 
 
-@pytest.mark.task_2_3
 @FAST
 @given(case=conv_cases, dtype=DTYPES, lx=LAYOUTS, lw=LAYOUTS, seed=st.integers(0, 999),
        bias=st.booleans())
@@ -229,7 +220,6 @@ def test_conv_forward_matches_reference(case, dtype, lx, lw, seed, bias):
     close(got, numpy_ref.conv2d_forward(x, w, b, s, p), dtype)
 
 
-@pytest.mark.task_2_5
 @FAST
 @given(case=conv_cases, dtype=DTYPES, lg=LAYOUTS, seed=st.integers(0, 999))
 def test_conv_backward_matches_reference(case, dtype, lg, seed):
@@ -256,7 +246,6 @@ def lab_layer(c, o, h):
             data(2, (o,), np.float32))
 
 
-@pytest.mark.task_2_3
 @pytest.mark.parametrize("c, o, h", [(1, 16, 28), (16, 32, 14)])
 def test_conv_lab_layers(c, o, h):
     """The lab CNN's two layers (5x5, pad 2), float32: many gemm tiles and images."""
@@ -265,7 +254,6 @@ def test_conv_lab_layers(c, o, h):
                    numpy_ref.conv2d_forward(x, w, b, 1, 2))
 
 
-@pytest.mark.task_2_5
 @pytest.mark.parametrize("c, o, h", [(1, 16, 28), (16, 32, 14)])
 def test_conv_backward_lab_layers(c, o, h):
     x, w, _ = lab_layer(c, o, h)
@@ -277,7 +265,6 @@ def test_conv_backward_lab_layers(c, o, h):
         close_to_scale(got, want)
 
 
-@pytest.mark.task_2_5
 @pytest.mark.parametrize("o", [3, 9])  # the direct kernel and the tiles
 @pytest.mark.parametrize("kw", [1, 2, 3, 4, 5])
 def test_conv_every_padding_for_a_kernel_width(kw, o):
@@ -367,7 +354,6 @@ def test_reference_pooling_matches_formula(case, seed, ties):
     np.testing.assert_allclose(np.sum(gx * x), np.sum(gy * y), rtol=1e-10, atol=1e-10)
 
 
-@pytest.mark.task_2_4
 @FAST
 @given(case=pool_cases, dtype=DTYPES, lx=LAYOUTS, seed=st.integers(0, 999), ties=st.booleans())
 def test_maxpool_matches_reference(case, dtype, lx, seed, ties):
@@ -460,7 +446,6 @@ def test_vectorised_exp_is_accurate_in_its_precision(dtype, lowest, error):
     assert np.max(np.abs(got - want) / want) < error
 
 
-@pytest.mark.task_3_3
 @FAST
 @given(shape=st.sampled_from([(1,), (7,), (3, 5), (2, 3, 33), (4, 1000)]), dtype=DTYPES,
        scale=st.sampled_from([1.0, 30.0, 1e4]), how=LAYOUTS, seed=st.integers(0, 999))
@@ -472,7 +457,6 @@ def test_log_softmax_matches_reference(shape, dtype, scale, how, seed):
     close(numba_cpu.log_softmax(layout(x, how)), want, dtype)
 
 
-@pytest.mark.task_3_3
 @FAST
 @given(shape=st.sampled_from([(1,), (6,), (3, 5), (2, 3, 33), (4, 1000)]), dtype=DTYPES,
        how=LAYOUTS, seed=st.integers(0, 999))
