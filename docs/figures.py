@@ -7,6 +7,8 @@ result plots drawn with matplotlib from saved experiments (pip install -e ".[fig
 The diagrams (docs/figures/*.svg, ``--out`` to change), each drawn from real tensors:
 
 - ``autograd-graph.svg``: the graph behind logistic regression's loss (minitorch7.draw);
+- ``logistic-regression-graph.svg``: the graph that nn.Linear + nn.Sigmoid + BCECriterion
+  record, each op with its backward;
 - ``strides.svg``: a 3x4 tensor's storage and which storage cell each element of its views
   (narrow, select, t, expand) reads;
 - ``im2col.svg``: a 4x4 image, its 3x3 windows and the column matrix they become;
@@ -32,7 +34,7 @@ import numpy as np
 import minitorch7
 from minitorch7 import dataload, nn
 from minitorch7.autograd import no_grad
-from minitorch7.draw import Svg
+from minitorch7.draw import Svg, graph_of, layout, render
 from minitorch7.experiment import evaluate_classifier
 
 OUT = Path(__file__).resolve().parent / "figures"
@@ -181,6 +183,28 @@ def autograd_graph_svg():
                                         "loss": loss})
 
 
+def logistic_regression_graph_svg():
+    """The graph that nn.Sequential(Linear(2, 1), Sigmoid) and BCECriterion record for a
+    batch of 4 points, each op annotated with its backward."""
+    linear = nn.Linear(2, 1)
+    model = nn.Sequential().add(linear).add(nn.Sigmoid())
+    target = minitorch7.tensor([[1.0], [0.0], [0.0], [1.0]])
+    loss = nn.BCECriterion().updateOutput(model.forward(minitorch7.randn(4, 2)), target)
+    nodes, edges = graph_of(loss, names={"input x": model._graph_input, "weight W":
+                                         linear.weight, "bias b": linear.bias, "loss": loss})
+    layout(nodes, edges)
+    svg = render(nodes, edges)
+    backward = {"Linear": "y = x W^T + b\ndx = dy W,  dW = dy^T x,  db = sum of dy's rows",
+                "Sigmoid": "s = sigmoid(a)\nda = ds * s (1 - s)",
+                "BCELoss": "L = -sum[t log(s) + (1-t) log(1-s)] / N\n"
+                           "ds = -(t / s - (1-t) / (1-s)) / N   (t: the target)"}
+    for n in nodes:
+        if n["kind"] == "op":
+            svg.text(n["x"] + n["w"] / 2 + 14, n["y"], backward[n["label"]], anchor="start",
+                     size=11, fill="#c44e52")
+    return svg.to_string(title="logistic regression: the graph and each backward")
+
+
 def _offset(view, base):
     """Where element 0 of ``view`` is in ``base``'s storage, in elements."""
     address = view.numpy().__array_interface__["data"][0]
@@ -324,7 +348,9 @@ def rnn_unrolled_svg(steps=4):
     return svg.to_string(title="an RNN unrolled over time")
 
 
-DIAGRAMS = {"autograd-graph.svg": autograd_graph_svg, "strides.svg": strides_svg,
+DIAGRAMS = {"autograd-graph.svg": autograd_graph_svg,
+            "logistic-regression-graph.svg": logistic_regression_graph_svg,
+            "strides.svg": strides_svg,
             "im2col.svg": im2col_svg, "rnn-unrolled.svg": rnn_unrolled_svg}
 
 

@@ -190,7 +190,7 @@ def graph_of(tensor, names=None):
     return nodes, edges
 
 
-def _layout(nodes, edges):
+def layout(nodes, edges):
     """x, y and size of every node: layers are rows; within a row, nodes are ordered by the
     mean position of their neighbours (two sweeps), starting from the topological order."""
     for n in nodes:
@@ -240,7 +240,7 @@ def _around(nodes, p, q, x1, y1, x2, y2):
 
 
 def render(nodes, edges, svg=None):
-    """Draw a laid-out graph (``graph_of`` + ``_layout``) on ``svg`` (a new Svg if None)."""
+    """Draw a laid-out graph (``graph_of`` + ``layout``) on ``svg`` (a new Svg if None)."""
     svg = svg or Svg()
     seen = {}
     for a, b in edges:
@@ -286,7 +286,7 @@ def draw(tensor, path=None, names=None):
         raise ValueError(f"draw: only SVG files are written (got {str(path)!r}); open the "
                          "SVG in a browser, or convert it with rsvg-convert")
     nodes, edges = graph_of(tensor, names)
-    _layout(nodes, edges)
+    layout(nodes, edges)
     text = render(nodes, edges).to_string(title="autograd graph")
     if path is not None:
         Path(path).write_text(text)

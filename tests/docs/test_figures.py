@@ -31,7 +31,8 @@ def test_figures_from_fixture_trained_models(tmp_path, capsys):
     assert f"wrote {out / 'cnn-filters.png'}" in capsys.readouterr().out
 
 
-DIAGRAMS = {"autograd-graph.svg", "strides.svg", "im2col.svg", "rnn-unrolled.svg"}
+DIAGRAMS = {"autograd-graph.svg", "logistic-regression-graph.svg", "strides.svg", "im2col.svg",
+            "rnn-unrolled.svg"}
 SVG = "{http://www.w3.org/2000/svg}"
 
 
