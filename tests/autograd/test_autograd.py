@@ -63,7 +63,7 @@ def test_topological_order_puts_every_node_after_its_inputs():
     assert position[id(a._ctx)] < position[id(b._ctx)] < position[id(c._ctx)]
 
 
-@pytest.mark.task_2_4
+@pytest.mark.task_2_5
 def test_diamond_graph_visits_the_shared_node_once_with_summed_gradient():
     calls = []
 

@@ -24,7 +24,7 @@ def tensor(data, shape, **kwargs):
 
 
 # ---- Linear -------------------------------------------------------------------------
-@pytest.mark.task_3_1
+@pytest.mark.task_3_5
 @FAST
 @given(data=st.data(), batch=st.integers(0, 3), n_in=small, n_out=small, bias=st.booleans())
 def test_linear_gradients(data, batch, n_in, n_out, bias):

@@ -27,7 +27,7 @@ def set_grads(module, rng):
 
 
 # ---- forward, backward, accumulation ----------------------------------------------------
-@pytest.mark.task_3_1
+@pytest.mark.task_3_5
 def test_linear_forward_backward_and_accumulation():
     module = nn.Linear(3, 2).double()
     x, g = torch.randn(4, 3).double(), torch.randn(4, 2).double()
@@ -43,7 +43,7 @@ def test_linear_forward_backward_and_accumulation():
     assert not module.gradWeight.numpy().any() and not module.gradBias.numpy().any()
 
 
-@pytest.mark.task_3_1
+@pytest.mark.task_3_5
 def test_update_grad_input_and_acc_grad_parameters_with_scale():
     net = mlp().double()
     x, g = torch.randn(2, 3).double(), torch.randn(2, 2).double()

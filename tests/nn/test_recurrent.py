@@ -396,7 +396,7 @@ def assert_same(fast, stepped):
         np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-13)
 
 
-@pytest.mark.task_6_2
+@pytest.mark.task_6_5
 def test_fast_path_equals_stepping_lab_rnn():
     rm = (nn.Sequential()
           .add(nn.ParallelTable().add(nn.Identity()).add(nn.Linear(4, 4)))
@@ -404,7 +404,7 @@ def test_fast_path_equals_stepping_lab_rnn():
     assert_same(*fast_and_stepped(lab_lm([nn.Recurrence(rm, 4, 1)])))
 
 
-@pytest.mark.task_6_3
+@pytest.mark.task_6_5
 def test_fast_path_equals_stepping_lab_lstm_lm():
     assert_same(*fast_and_stepped(lab_lm([nn.FastLSTM(4, 5), nn.FastLSTM(5, 4)])))
 
@@ -432,7 +432,7 @@ def test_fused_fastlstm_remembers_truncates_and_accumulates_like_stepping():
         np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-13)
 
 
-@pytest.mark.task_6_4
+@pytest.mark.task_6_5
 def test_fast_path_equals_stepping_gru():
     assert_same(*fast_and_stepped(lab_lm([nn.GRU(4, 3)])))
 
