@@ -111,3 +111,16 @@ def test_tensor_expand_and_broadcasting_errors():
         t.expand(3, 4)
     with pytest.raises(ValueError, match="add: sizes 2x1 and 3x2 do not broadcast"):
         t + torch.zeros(3, 2)
+
+
+@pytest.mark.task_1_2
+def test_cuda_tensor_views_run_through_the_same_arithmetic():
+    """A CUDA array is (buffer, shape, strides, offset): its views are the same Views
+    (in the CUDA simulator when there is no GPU)."""
+    t = torch.range(0, 11).resize(3, 4).double().cuda()
+    view = t.narrow(1, 1, 2).transpose(0, 1).select(0, 1)
+    assert view.stride() == (4,)
+    np.testing.assert_array_equal(view.cpu().numpy(), [2, 6, 10])
+    e = torch.Tensor([[1.0], [2.0]]).cuda().expand(2, 3)
+    assert e.stride() == (1, 0)
+    np.testing.assert_array_equal(e.cpu().numpy(), [[1, 1, 1], [2, 2, 2]])

@@ -24,6 +24,7 @@ import numpy as np
 from numba import cuda
 
 from ..cuda import require, simulator_enabled
+from ..strides import View, broadcast_shape, contiguous_strides, expand
 
 SIM = simulator_enabled()
 THREADS = 8 if SIM else 256  # the simulator runs one Python thread per CUDA thread
@@ -177,26 +178,13 @@ def _scatter_add_kernel(n, shape, vals, vst, voff, dst, sst, soff, idx, ist, iof
 
 
 # ---------------------------------------------------------------- helpers
-def contiguous_strides(shape):
-    """C-order strides (in elements) of ``shape``."""
-    strides, step = [], 1
-    for n in reversed(shape):
-        strides.append(step)
-        step *= n
-    return tuple(reversed(strides))
-
-
 def broadcast_strides(x, shape):
-    """Strides that view ``x`` broadcast to ``shape`` (0 on broadcast dims)."""
-    lead = len(shape) - x.ndim
-    if lead < 0:
+    """Strides that view ``x`` broadcast to ``shape`` (0 on broadcast dims): the index
+    arithmetic of ``strides.expand``, after ``strides.broadcast_shape`` checked the shapes."""
+    shape = tuple(shape)
+    if len(shape) < x.ndim or broadcast_shape(x.shape, shape) != shape:
         raise ValueError(f"cannot broadcast shape {x.shape} to {shape}")
-    out = [0] * lead
-    for n, xn, st in zip(shape[lead:], x.shape, x.elem_strides):
-        if xn != n and xn != 1:
-            raise ValueError(f"cannot broadcast shape {x.shape} to {shape}")
-        out.append(st if xn == n else 0)
-    return tuple(out)
+    return expand(View(0, x.shape, x.elem_strides), shape).strides
 
 
 def _kshape(shape):
