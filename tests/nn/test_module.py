@@ -94,7 +94,7 @@ def test_parameters_are_depth_first_without_repeats():
     assert len(shared.parameters()[0]) == 2
 
 
-@pytest.mark.task_3_1
+@pytest.mark.task_3_5
 def test_get_parameters_gives_flat_views():
     net = mlp()
     flat, flat_grad = net.getParameters()
