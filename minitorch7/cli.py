@@ -4,11 +4,19 @@
     minitorch7 evaluate MODEL                       test accuracy or perplexity
     minitorch7 sample MODEL --nsample 200           generate text from a language model
     minitorch7 repl                                 Python with minitorch7 and nn imported
-    minitorch7 learn list|make|check                the missing-pieces tooling
+    minitorch7 learn list|show|make|check           the missing-pieces tooling
+
+``python -m minitorch7 ...`` is the same command. In a learner copy, run it from the copy's
+root: Python then imports the copy's package (the current directory comes first on the
+path), and ``lab`` runs the copy's exercises/ on the copy's code. A run that reaches a hole
+stops with the hole's message and where it was raised (exit status 1; MINITORCH7_DEBUG=1
+shows the traceback). Run inside a copy whose package is not the one running, the command
+says so on stderr.
 """
 
 import argparse
 import code
+import os
 import runpy
 import sys
 from pathlib import Path
@@ -16,7 +24,9 @@ from pathlib import Path
 import minitorch7
 
 from . import nn, optim
+from .learn.check import hole_report
 from .learn.cli import add_subparser as add_learn_subparser
+from .learn.make import wrong_package_warning
 from .serial import load
 
 LAB_SCRIPTS = {
@@ -98,7 +108,22 @@ def main(argv=None) -> None:
     args, rest = parser.parse_known_args(argv)
     if args.command not in ("lab", "evaluate", "sample") and rest:
         parser.error(f"unrecognized arguments: {' '.join(rest)}")
-    args.run(args, rest)
+    package_dir = Path(minitorch7.__file__).resolve().parent
+    warning = wrong_package_warning(package_dir)
+    if warning:
+        print(warning, file=sys.stderr)
+    try:
+        args.run(args, rest)
+    except BrokenPipeError:  # e.g. `minitorch7 learn list --json | head`
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        raise SystemExit(1) from None
+    except Exception as error:  # a hole reached: its message, not a traceback
+        report = None if os.environ.get("MINITORCH7_DEBUG") == "1" else hole_report(
+            error, package_dir)
+        if report is None:
+            raise
+        print(report, file=sys.stderr)
+        raise SystemExit(1) from None
 
 
 if __name__ == "__main__":

@@ -84,7 +84,18 @@ def start(opt):
                              "is False); run without --cuda")
     folder = Path(opt.savepath)
     folder.mkdir(parents=True, exist_ok=True)
+    print(kernels_line(opt.cuda), flush=True)
     return folder / f"{opt.id}.t7", folder / f"{opt.id}.checkpoint.t7"
+
+
+def kernels_line(cuda=False):
+    """"kernels: numba_teach (teaching tier)": the kernel module the run uses (the CPU
+    backend, or the CUDA one with --cuda) and its TIER."""
+    from . import backends
+
+    module = backends.cuda_backend() if cuda else backends.get_cpu_backend()
+    tier = getattr(module, "TIER", None)
+    return f"kernels: {module.__name__.rsplit('.', 1)[-1]}" + (f" ({tier} tier)" if tier else "")
 
 
 def progress(total, desc, enabled):
