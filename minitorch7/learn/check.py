@@ -197,7 +197,7 @@ def format_result(result, tasks=TASKS):
         why = diagnose(outcome, task, tasks, result.package)
         body = [why] if why else []
         if outcome.status != NOT_IMPLEMENTED or not why:
-            body += outcome.message.splitlines()
+            body += [line for line in outcome.message.splitlines() if line.strip()]
         if outcome.example and outcome.status != NOT_IMPLEMENTED:
             body += outcome.example.splitlines()
         lines.extend(indent + line for line in body)
@@ -238,7 +238,7 @@ def diagnose(outcome, task, tasks=TASKS, package="minitorch7"):
     if exception == "GradcheckError" or (
             innermost["path"].endswith("autograd/gradcheck.py")
             and exception == "AssertionError"):
-        at = f" (checked at {_loc(tests[-1])})" if tests else ""
+        at = f" (checked at {_loc(tests[-1])}: {tests[-1]['code']})" if tests else ""
         return ("backward wrong: gradcheck's finite differences disagree with the analytical "
                 f"gradient{at}")
     if innermost["path"].endswith("autograd/gradcheck.py") and _short(
@@ -262,7 +262,9 @@ def diagnose(outcome, task, tasks=TASKS, package="minitorch7"):
             else "result wrong")
     check = f"{innermost['code']}" + (f" (in {_short(innermost['function'])})"
                                        if innermost is not at else "")
-    return f"{kind}: the check at {_loc(at)} failed: {check}"
+    called = (f" (in {_short(at['function'])}, called at {_loc(tests[0])})"
+              if tests and at is not tests[0] and at["path"] == tests[0]["path"] else "")
+    return f"{kind}: the check at {_loc(at)}{called} failed: {check}"
 
 
 def _loc(frame):
