@@ -32,7 +32,6 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -309,13 +308,17 @@ def hole_report(error, package_dir):
     if hole is None:
         return None
     root = Path(package_dir).resolve().parent
-    frames = traceback.extract_tb(hole.__traceback__)
-    inside = [f for f in frames if _relative(f.filename, root) is not None]
+    inside, tb = [], hole.__traceback__
+    while tb is not None:
+        code = tb.tb_frame.f_code
+        rel = _relative(code.co_filename, root)
+        if rel is not None:
+            inside.append((rel, tb.tb_lineno, getattr(code, "co_qualname", code.co_name)))
+        tb = tb.tb_next
     lines = [f"minitorch7: {hole}"]
     if inside:
-        frame = inside[-1]
-        lines.append(f"  raised at {_relative(frame.filename, root)}:{frame.lineno} in "
-                     f"{getattr(frame, 'name', '?')}")
+        rel, line, name = inside[-1]
+        lines.append(f"  raised at {rel}:{line} in {name}")
     task_id = _HOLE_MESSAGE.match(str(hole))[1]
     places = [p for p in task_places(root, task_id, Path(package_dir).name) if p.hole]
     if places and not any(f"{p.path}:{p.start + 1}" in lines[-1] for p in places):

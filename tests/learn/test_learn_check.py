@@ -1,4 +1,7 @@
-"""``learn check`` and ``learn list`` on copies of the toy project (see conftest.py)."""
+"""``learn check``, ``list`` and ``show`` on copies of the toy project (see conftest.py)."""
+
+import importlib
+import sys
 
 import pytest
 
@@ -10,6 +13,7 @@ from minitorch7.learn.check import (
     diagnose,
     format_result,
     format_status,
+    hole_report,
     marked_tests,
     marker_expression,
     run_task,
@@ -330,3 +334,28 @@ def test_show_on_the_toy_copy(copy_of, toy_tasks, write_files):
     text = describe(toy_tasks[0], root, toy_tasks, package="toypkg")
     assert "docs/toy.md has no section '### Task 7.1: ...'" in text
     assert "test_add_then_square  (also marked 7.2: it runs with task 7.2)" in text
+
+
+def test_hole_report_names_the_hole_and_where_it_was_raised(copy_of):
+    root = copy_of(["7.2"])
+    sys.path.insert(0, str(root))
+    try:
+        for name in [m for m in sys.modules if m == "toypkg" or m.startswith("toypkg.")]:
+            del sys.modules[name]
+        toy = importlib.import_module("toypkg")
+        with pytest.raises(NotImplementedError) as caught:
+            toy.square(3)
+    finally:
+        sys.path.remove(str(root))
+        for name in [m for m in sys.modules if m == "toypkg" or m.startswith("toypkg.")]:
+            del sys.modules[name]
+    wrapped = RuntimeError("while training")
+    wrapped.__cause__ = caught.value
+    for error in (caught.value, wrapped):
+        assert hole_report(error, root / "toypkg").splitlines() == [
+            "minitorch7: Task 7.2: mul. Hint: multiply them",
+            "  raised at toypkg/ops.py:17 in mul",
+            "  fill it in, then: python -m minitorch7 learn check 7.2 (MINITORCH7_DEBUG=1 "
+            "shows the traceback)"]
+    assert hole_report(NotImplementedError("conv3d"), root / "toypkg") is None
+    assert hole_report(ValueError("x"), root / "toypkg") is None
