@@ -53,8 +53,17 @@ def default_cpu_backend():
 
 
 def cuda_backend():
-    """The numba_cuda module (imported lazily: importing numba.cuda costs time)."""
-    return importlib.import_module(f"{__name__}.numba_cuda")
+    """The kernel module for CUDA arrays (matmul, right_multiplier, conv2d_*, pooling,
+    log_softmax on CudaArrays): ``numba_cuda_teach`` in a learner copy (the teaching tier:
+    its matmul is the tiled kernel of task 1.4), else ``numba_cuda`` (the fast tier).
+    Imported lazily: importing numba.cuda costs time."""
+    name = "numba_cuda_teach" if is_learner_copy() else "numba_cuda"
+    return importlib.import_module(f"{__name__}.{name}")
+
+
+def cuda_namespace():
+    """``cuda_xp``, the NumPy-like namespace (``xp``) of CudaArrays (imported lazily)."""
+    return importlib.import_module(f"{__name__}.cuda_xp")
 
 
 def is_learner_copy():
