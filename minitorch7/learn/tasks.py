@@ -145,11 +145,11 @@ TASKS = (
     Task("5.2", "convolution backward: the input gradient",
          "every forward term w[o,c,u,v] * x[b,c,h,w] sends gy[b,o,i,j] * w[o,c,u,v] back to "
          "x[b,c,h,w]: loop over the same terms as forward and accumulate into gx (parallel "
-         "over images so that no two threads write one cell)",
+         "over the (b, c) planes of gx, so that no two threads write one cell)",
          "cnn"),
     Task("5.3", "convolution backward: weight and bias gradients",
          "the same terms send gy[b,o,i,j] * x[b,c,h,w] to w[o,c,u,v]: accumulate over b, i, "
-         "j (parallel over output channels o); the bias gradient sums gy over b, i, j",
+         "j (parallel over the (o, c) planes of gw); the bias gradient sums gy over b, i, j",
          "cnn"),
     Task("5.4", "max pooling forward with argmax",
          "for each output cell scan its kH x kW window (outside the image counts as -inf), "

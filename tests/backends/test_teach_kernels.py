@@ -365,19 +365,6 @@ def test_maxpool_backward_is_the_gradient(case, seed):
                                rtol=1e-6, atol=1e-7)
 
 
-@FAST
-@given(case=pool_cases, dtype=DTYPES, lx=LAYOUTS, seed=SEEDS)
-def test_avgpool_matches_reference(case, dtype, lx, seed):
-    """Average pooling is given (no task): forward and backward against the reference."""
-    x = data(seed, case["shape"], dtype)
-    k, s, p = pool_args(case)
-    y = numba_teach.avgpool2d_forward(layout(x, lx), k, s, p)
-    close(y, numpy_ref.avgpool2d_forward(x, k, s, p), dtype)
-    gy = data(seed + 1, y.shape, dtype)
-    close(numba_teach.avgpool2d_backward(layout(gy, lx), x.shape, k, s, p),
-          numpy_ref.avgpool2d_backward(gy, x.shape, k, s, p), dtype)
-
-
 def test_pool_errors():
     with pytest.raises(ValueError, match="maxpool2d_forward: need .* padding <= kernel // 2"):
         numba_teach.maxpool2d_forward(np.zeros((1, 1, 4, 4)), 2, 2, 2)
