@@ -116,9 +116,29 @@ def view_of(array):
     return View(0, tuple(array.shape), tuple(s // itemsize for s in array.strides))
 
 
+def extent(view):
+    """The lowest and the highest storage position that ``view`` reads (an empty view
+    reads none: (offset, offset - 1))."""
+    if 0 in view.sizes:
+        return view.offset, view.offset - 1
+    steps = [(size - 1) * stride for size, stride in zip(view.sizes, view.strides)]
+    return (view.offset + sum(s for s in steps if s < 0),
+            view.offset + sum(s for s in steps if s > 0))
+
+
 def realize(array, view):
     """The array that ``view`` (relative to ``array``'s first element, as ``view_of``
-    gives) describes, sharing ``array``'s memory: writing through it changes ``array``."""
+    gives) describes, sharing ``array``'s memory: writing through it changes ``array``.
+
+    ValueError when the view would read outside ``array``'s memory (a wrong view function:
+    reading there would give garbage or crash the process)."""
+    low, high = extent(view)
+    inside_low, inside_high = extent(view_of(array))
+    if low <= high and (low < inside_low or high > inside_high):
+        raise ValueError(f"strides: the view {view} reads storage positions {low}..{high}, "
+                         f"outside the array's {inside_low}..{inside_high} (size "
+                         f"{'x'.join(map(str, array.shape))}): check the view's offset, "
+                         "sizes and strides")
     if not isinstance(array, np.ndarray):  # a CudaArray is (buffer, shape, strides, offset)
         return type(array)(array.buf, view.sizes, view.strides, array.offset + view.offset)
     interface = dict(array.__array_interface__)

@@ -124,3 +124,16 @@ def test_cuda_tensor_views_run_through_the_same_arithmetic():
     e = torch.Tensor([[1.0], [2.0]]).cuda().expand(2, 3)
     assert e.stride() == (1, 0)
     np.testing.assert_array_equal(e.cpu().numpy(), [[1, 1, 1], [2, 2, 2]])
+
+
+def test_a_view_outside_its_storage_is_refused_not_read():
+    """A wrong view function (a learner's transpose that forgets the strides) must give a
+    clear error, not garbage numbers or a crash."""
+    base, view = base_view((2, 3))
+    wrong = strides.View(0, (3, 2), (3, 1))  # sizes swapped, strides not: reads up to 7
+    with pytest.raises(ValueError, match=r"reads storage positions 0\.\.7, outside the "
+                                         r"array's 0\.\.5 \(size 2x3\)"):
+        strides.realize(base, wrong)
+    assert strides.extent(strides.View(4, (0, 3), (3, 1))) == (4, 3)  # empty: reads nothing
+    np.testing.assert_array_equal(strides.realize(base, strides.View(0, (3, 2), (1, 3))),
+                                  base.T)
