@@ -1,8 +1,9 @@
 """What the lab's training scripts share: options, progress, checkpoints, evaluation.
 
 A script trains for epochs; each epoch prints a line as the lab did; the best model is
-saved (atomically) when validation improves; a checkpoint of the latest state lets
-``--resume`` continue; Ctrl-C saves that checkpoint and exits cleanly.
+saved (atomically) when validation improves; at the end of every epoch a checkpoint of the
+whole training state lets ``--resume`` continue exactly as if the run had not stopped;
+Ctrl-C keeps the last end-of-epoch checkpoint and exits cleanly (see minitorch7.checkpoint).
 """
 
 import argparse
@@ -14,16 +15,16 @@ from pathlib import Path
 
 from tqdm import tqdm
 
+from . import checkpoint
 from .autograd import no_grad
 from .dataload import loadMNIST
 from .optim import ConfusionMatrix
 from .random import manualSeed
-from .serial import load, save
 
 
 def base_parser(description, savename):
     """Options every lab script takes (Torch7's -option becomes --option)."""
-    parser = argparse.ArgumentParser(description=description)
+    parser = checkpoint.ArgumentParser(description=description)  # knows what was typed
     parser.add_argument("--savepath", default=str(Path.home() / "save"),
                         help="where models and checkpoints are written")
     parser.add_argument("--id", default=savename, help="file name of the saved experiment")
@@ -31,7 +32,10 @@ def base_parser(description, savename):
     parser.add_argument("--datapath", default=None,
                         help="a folder holding the dataset files, or 'fixtures' for the tiny "
                              "samples shipped with minitorch7")
-    parser.add_argument("--resume", default=None, help="continue from this checkpoint")
+    parser.add_argument("--resume", default=None,
+                        help="continue from this checkpoint (<id>.checkpoint.t7), with its "
+                             "options; only " + ", ".join(
+                                 f"--{k}" for k in checkpoint.MAY_CHANGE) + " may change")
     parser.add_argument("--quick", action="store_true", help="a demo of a few minutes")
     parser.add_argument("--progress", action=argparse.BooleanOptionalAction,
                         default=sys.stderr.isatty(),
@@ -74,7 +78,10 @@ def parse_schedule(text):
 
 
 def start(opt):
-    """Seed, check the device, make the save folder; returns the experiment paths."""
+    """Read the checkpoint to resume (its options become ``opt``'s), seed, check the device,
+    make the save folder, remove the temporary files of an interrupted save; returns the
+    experiment paths (a ``checkpoint.Paths``: best model, checkpoint, and what to resume)."""
+    resumed = checkpoint.Resumed.prepare(opt) if getattr(opt, "resume", None) else None
     manualSeed(opt.seed)
     if opt.cuda:
         from .cuda import is_available, simulator_enabled
@@ -84,8 +91,10 @@ def start(opt):
                              "is False); run without --cuda")
     folder = Path(opt.savepath)
     folder.mkdir(parents=True, exist_ok=True)
+    best_path, checkpoint_path = folder / f"{opt.id}.t7", folder / f"{opt.id}.checkpoint.t7"
+    checkpoint.remove_stale_temp_files(best_path, checkpoint_path)
     print(kernels_line(opt.cuda), flush=True)
-    return folder / f"{opt.id}.t7", folder / f"{opt.id}.checkpoint.t7"
+    return checkpoint.Paths(best_path, checkpoint_path, resumed, dict(vars(opt)))
 
 
 def kernels_line(cuda=False):
@@ -105,23 +114,44 @@ def progress(total, desc, enabled):
 
 
 @contextmanager
-def saving_on_interrupt(checkpoint_path, state):
-    """On Ctrl-C: write ``state()`` to the checkpoint, say how to resume, exit with 130."""
+def saving_on_interrupt(checkpoints, epoch):
+    """On Ctrl-C: write nothing (the last end-of-epoch checkpoint of ``checkpoints``, a
+    ``checkpoint.Checkpoints``, stays as it is), say which epoch it holds and how to resume,
+    exit with 130. A non-finite loss: stop with an error saying the same. ``epoch()``: the
+    epoch under way."""
     try:
         yield
     except KeyboardInterrupt:
-        save(checkpoint_path, state())
-        print(f"\nInterrupted: checkpoint saved to {checkpoint_path}; continue with "
-              f"--resume {checkpoint_path}", file=sys.stderr)
+        print(checkpoints.interrupted(epoch()), file=sys.stderr)
         raise SystemExit(130) from None
+    except NonFiniteLoss as e:
+        raise SystemExit(f"{e}; nothing of this epoch was saved ({checkpoints.holds()})") from None
+
+
+class NonFiniteLoss(ArithmeticError):
+    """The training loss became NaN or infinite: the run diverged."""
+
+
+def check_loss(loss, epoch, batch, hint="a smaller learning rate"):
+    """Raise ``NonFiniteLoss`` unless ``loss`` is a finite number."""
+    if not math.isfinite(loss):
+        raise NonFiniteLoss(f"Epoch {epoch}: the training loss is {loss} at batch {batch}: "
+                            f"the model diverged (try {hint}); training stopped")
+
+
+def check_parameters(model, epoch):
+    """Raise ``NonFiniteLoss`` when a parameter is NaN or infinite (never save such a model
+    as a best one)."""
+    for param in model.parameters()[0]:
+        if not math.isfinite(float(param.sum().item())):
+            raise NonFiniteLoss(f"Epoch {epoch}: the parameters hold NaN or infinite values: "
+                                f"the model diverged; training stopped")
 
 
 def resume_state(path):
-    """The checkpoint dict written by a previous run (model, epoch, log, ...)."""
-    state = load(path)
-    if not isinstance(state, dict) or "model" not in state:
-        raise SystemExit(f"--resume: {path} is not a minitorch7 training checkpoint")
-    return state
+    """The checkpoint dict written by a previous run (model, epoch, log, ...); SystemExit
+    for a best model or anything else that is not a checkpoint."""
+    return checkpoint.read(path)
 
 
 def to_device(tensor, opt):
@@ -140,6 +170,7 @@ def train_classifier_epoch(model, criterion, trainset, opt, epoch):
         inputs, targets = to_device(inputs, opt), to_device(targets, opt)
         outputs = model.forward(inputs)
         loss = criterion.forward(outputs, targets)
+        check_loss(loss, epoch, count + 1, "a smaller --learningrate")
         model.zeroGradParameters()
         model.backward(inputs, criterion.backward(outputs, targets))
         model.updateGradParameters(opt.momentum)
@@ -188,39 +219,52 @@ def fit_classifier(model, opt, trainset, validset, paths):
     """The lab's training loop for MNIST classifiers (MLP and CNN).
 
     Each epoch trains, measures validation accuracy and prints a line; a new maximum is
-    saved (through ``nn.Serial(...).mediumSerial()``) to ``paths[0]``; the latest state goes
-    to the checkpoint ``paths[1]`` for ``--resume``; no new maximum for ``opt.earlystop``
-    epochs stops the run. Returns the best validation accuracy.
+    saved (through ``nn.Serial(...).mediumSerial()``) to ``paths[0]``, then the epoch's
+    checkpoint (model, momentum, RNG, data position, log: see minitorch7.checkpoint) to
+    ``paths[1]`` for ``--resume``; no new maximum for ``opt.earlystop`` epochs stops the
+    run; a non-finite loss stops it with an error. ``opt.resume``: continue that checkpoint
+    (its model replaces ``model``). Returns the best validation accuracy.
     """
     from . import nn
 
-    best_path, checkpoint_path = paths
+    best_path = paths[0]
     criterion = nn.ClassNLLCriterion()
-    state = {"kind": "classifier", "model": model, "opt": vars(opt), "epoch": 0,
-             "best_accuracy": 0.0, "best_epoch": 0, "log": []}
-    if opt.resume:
-        state.update(resume_state(opt.resume))
-        model = state["model"]
-        print(f"Resuming from {opt.resume} after epoch {state['epoch']}")
-    with saving_on_interrupt(checkpoint_path, lambda: state):
-        for epoch in range(state["epoch"] + 1, opt.maxepoch + 1):
-            loss, speed = train_classifier_epoch(model, criterion, trainset, opt, epoch)
-            accuracy = evaluate_classifier(model, validset, opt).totalValid
-            print(f"Epoch {epoch} : mean loss = {loss:.6f}, validation accuracy = "
-                  f"{accuracy:.6f}, speed = {speed:.0f} examples/s", flush=True)
-            state["log"].append({"epoch": epoch, "loss": loss, "valid_accuracy": accuracy,
-                                 "speed": speed})
-            state["epoch"] = epoch
-            if state["best_epoch"] == 0 or accuracy > state["best_accuracy"]:
-                state["best_accuracy"], state["best_epoch"] = accuracy, epoch
-                save(best_path, {"kind": "classifier", "opt": vars(opt), "epoch": epoch,
-                                 "valid_accuracy": accuracy,
-                                 "model": nn.Serial(model).mediumSerial()})
-                print(f"New maxima : {accuracy:f} @ {epoch}", flush=True)
-            save(checkpoint_path, state)
-            if epoch - state["best_epoch"] > opt.earlystop:
+    loaders = {"train": trainset, "valid": validset}
+    state, checkpoints = checkpoint.begin("classifier", opt, paths, loaders, model,
+                                          best_accuracy=0.0)
+    model = state["model"]
+    if opt.cuda:
+        model.cuda()
+    first = epoch = state["epoch"] + 1
+    with saving_on_interrupt(checkpoints, lambda: epoch):
+        for epoch in range(first, opt.maxepoch + 1):
+            if state["epoch"] - state["best_epoch"] > opt.earlystop:
                 print(f"No new maxima for {opt.earlystop} epochs: early stopping")
                 break
+            loss, speed = train_classifier_epoch(model, criterion, trainset, opt, epoch)
+            check_parameters(model, epoch)
+            accuracy = evaluate_classifier(model, validset, opt).totalValid
+            with checkpoint.deferred_interrupt():  # an epoch whose line is printed gets saved
+                print(f"Epoch {epoch} : mean loss = {loss:.6f}, validation accuracy = "
+                      f"{accuracy:.6f}, speed = {speed:.0f} examples/s", flush=True)
+                state["log"].append({"epoch": epoch, "loss": loss, "valid_accuracy": accuracy,
+                                     "speed": speed})
+                best = None
+                if state["best_epoch"] == 0 or accuracy > state["best_accuracy"]:
+                    state.update(best_accuracy=accuracy, best_epoch=epoch, best_path=str(best_path))
+                    best = (best_path, {"kind": "classifier", "opt": dict(vars(opt)),
+                                        "epoch": epoch, "valid_accuracy": accuracy,
+                                        "model": nn.Serial(model).mediumSerial()})
+                checkpoint.end_of_epoch(state, epoch, loaders)
+                checkpoints.save(state, best)  # the best model first, then the checkpoint
+                if best is not None:
+                    print(f"New maxima : {accuracy:f} @ {epoch}", flush=True)
+    if state["epoch"] == 0:
+        print(f"No epoch trained (--maxepoch {opt.maxepoch}): nothing saved")
+        return None
+    if first > opt.maxepoch:
+        print(f"Nothing to train: the checkpoint is at epoch {state['epoch']}, --maxepoch is "
+              f"{opt.maxepoch}")
     print(f"Best validation accuracy {state['best_accuracy']:f} at epoch "
-          f"{state['best_epoch']}; model saved to {best_path}")
+          f"{state['best_epoch']}; model saved to {state['best_path']}")
     return state["best_accuracy"]

@@ -46,6 +46,21 @@ class DataLoader:
         """Make the next ``subiter`` start at sample 0 (a full epoch in order)."""
         self._start = 0
 
+    def getState(self) -> dict:
+        """Where the next ``subiter`` batch begins ({'start': sample index}): the loader's
+        only state (``sampleiter`` draws from minitorch7's RNG, whose state is
+        ``minitorch7.random.getRNGState()``). A training checkpoint saves it so that a
+        resumed run draws the batches an uninterrupted one would."""
+        return {"start": int(self._start)}
+
+    def setState(self, state: dict) -> None:
+        """Continue from ``getState()``: the next ``subiter`` starts where that one stopped."""
+        start = state.get("start") if isinstance(state, dict) else None
+        if not isinstance(start, int) or isinstance(start, bool) or not 0 <= start < self.size():
+            raise ValueError(f"{type(self).__name__}.setState: expected {{'start': an index in "
+                             f"[0, {self.size()})}}, got {state!r}")
+        self._start = start
+
     def subiter(self, batchsize: int = 32, epochsize: int = -1):
         """Sequential batches of ``batchsize`` until ``epochsize`` samples (-1: ``size()``)."""
         batchsize = _positive(f"{type(self).__name__}.subiter: batchsize", batchsize)

@@ -13,9 +13,10 @@ early stopping. The lab's recommended run (about 116 test perplexity):
                      [10]=0.015625,[11]=0.0078125,[12]=0.00390625}'
 """
 
+import math
 import time
 
-from minitorch7 import dataload, experiment, nn, no_grad, save
+from minitorch7 import checkpoint, dataload, experiment, nn, no_grad
 
 MODEL_KINDS = ("lstm", "peephole", "gru")
 
@@ -100,7 +101,9 @@ def build(opt, vocabsize):
 
 
 def train_epoch(lm, criterion, trainset, opt, epoch):
-    """Truncated BPTT over the training stream; returns (perplexity, mean grad norm, speed)."""
+    """Truncated BPTT over the training stream; returns (perplexity, mean grad norm, speed);
+    the mean norm (before clipping) is None when clipping is off (--cutoff <= 0). A NaN or
+    infinite loss raises experiment.NonFiniteLoss."""
     lm.training()
     total, batches, norms, begin = 0.0, 0, [], time.perf_counter()
     bar = experiment.progress(opt.trainsize, f"epoch {epoch}", opt.progress)
@@ -108,6 +111,7 @@ def train_epoch(lm, criterion, trainset, opt, epoch):
         outputs = lm.forward(inputs)
         targets = list(targets)  # seqlen x batch -> one target vector per step
         loss = criterion.forward(outputs, targets)
+        experiment.check_loss(loss, epoch, batches + 1, "a smaller --startlr or a --cutoff")
         lm.zeroGradParameters()
         lm.backward(inputs, criterion.backward(outputs, targets))
         if opt.cutoff > 0:
@@ -122,7 +126,7 @@ def train_epoch(lm, criterion, trainset, opt, epoch):
             break
     bar.close()
     speed = batches * opt.seqlen * opt.batchsize / (time.perf_counter() - begin)
-    mean_norm = sum(norms) / len(norms) if norms else float("nan")
+    mean_norm = sum(norms) / len(norms) if norms else None
     return experiment.perplexity(total / max(batches * opt.seqlen, 1)), mean_norm, speed
 
 
@@ -142,53 +146,68 @@ def evaluate_perplexity(lm, criterion, dataset, seqlen, size=-1):
 
 def main(argv=None):
     opt = options(argv)
-    best_path, checkpoint_path = experiment.start(opt)
+    paths = experiment.start(opt)  # with --resume, opt takes the checkpoint's options
+    best_path = paths[0]
     trainset, validset, _ = dataload.loadPTB((opt.batchsize, 1, 1), opt.datapath)
     opt.trainsize = trainset.size() if opt.trainsize < 0 else opt.trainsize
     opt.validsize = validset.size() if opt.validsize < 0 else opt.validsize
     print(f"Vocabulary size: {len(trainset.ivocab)}; train set: {trainset.size()} x "
           f"{opt.batchsize} tokens")
     criterion = nn.SequencerCriterion(nn.ClassNLLCriterion())
-    state = {"kind": "rnnlm", "opt": vars(opt), "epoch": 0, "best_ppl": float("inf"),
-             "best_epoch": 0, "log": [], "lr": opt.startlr}
-    if opt.resume:
-        state.update(experiment.resume_state(opt.resume))
-        lm = state["model"]
-        print(f"Resuming from {opt.resume} after epoch {state['epoch']}")
-    else:
-        lm = state["model"] = build(opt, len(trainset.ivocab))
+    loaders = {"train": trainset, "valid": validset}  # validset's position moves too
+    state, checkpoints = checkpoint.begin("rnnlm", opt, paths, loaders,
+                                          best_ppl=float("inf"), lr=opt.startlr)
+    if state["model"] is None:
+        state["model"] = build(opt, len(trainset.ivocab))
+    lm = state["model"]
     if opt.cuda:
         lm.cuda()
     print(nn.Serial(lm))
-    with experiment.saving_on_interrupt(checkpoint_path, lambda: state):
-        for epoch in range(state["epoch"] + 1, opt.maxepoch + 1):
-            opt.lr = state["lr"]
-            train_ppl, mean_norm, speed = train_epoch(lm, criterion, trainset, opt, epoch)
-            valid_ppl = evaluate_perplexity(lm, criterion, validset, opt.seqlen * 5,
-                                            opt.validsize)
-            print(f"Epoch #{epoch} : learning rate = {opt.lr:g}, mean norm = {mean_norm:.4f}, "
-                  f"speed = {speed:.0f} words/s, training perplexity = {train_ppl:.2f}, "
-                  f"validation perplexity = {valid_ppl:.2f}", flush=True)
-            state["log"].append({"epoch": epoch, "lr": opt.lr, "mean_norm": mean_norm,
-                                 "train_ppl": train_ppl, "valid_ppl": valid_ppl,
-                                 "speed": speed})
-            if opt.schedule:  # the lab's table: the learning rate from this epoch on
-                state["lr"] = opt.schedule.get(epoch, state["lr"])
-            else:  # linear decay from startlr to minlr over `saturate` epochs
-                state["lr"] = max(opt.minlr, state["lr"] + (opt.minlr - opt.startlr)
-                                  / opt.saturate)
-            state["epoch"] = epoch
-            if valid_ppl < state["best_ppl"]:
-                state["best_ppl"], state["best_epoch"] = valid_ppl, epoch
-                save(best_path, {"kind": "rnnlm", "opt": vars(opt), "epoch": epoch,
-                                 "valid_ppl": valid_ppl, "ivocab": list(trainset.ivocab),
-                                 "model": nn.Serial(lm).mediumSerial()})
-                print(f"Found new minima. Saving to {best_path}", flush=True)
-            save(checkpoint_path, state)
-            if epoch - state["best_epoch"] > opt.earlystop:
+    first = epoch = state["epoch"] + 1
+    with experiment.saving_on_interrupt(checkpoints, lambda: epoch):
+        for epoch in range(first, opt.maxepoch + 1):
+            if state["epoch"] - state["best_epoch"] > opt.earlystop:
                 print(f"No new minima for {opt.earlystop} epochs: early stopping")
                 break
-    print(f"Best validation perplexity {state['best_ppl']:.2f} at epoch {state['best_epoch']}")
+            opt.lr = state["lr"]
+            train_ppl, mean_norm, speed = train_epoch(lm, criterion, trainset, opt, epoch)
+            experiment.check_parameters(lm, epoch)
+            valid_ppl = evaluate_perplexity(lm, criterion, validset, opt.seqlen * 5,
+                                            opt.validsize)
+            if not math.isfinite(valid_ppl):
+                raise experiment.NonFiniteLoss(f"Epoch {epoch}: the validation perplexity is "
+                                               f"{valid_ppl}: the model diverged")
+            with checkpoint.deferred_interrupt():  # an epoch whose line is printed gets saved
+                norm = "" if mean_norm is None else f"mean norm = {mean_norm:.4f}, "
+                print(f"Epoch #{epoch} : learning rate = {opt.lr:g}, {norm}"
+                      f"speed = {speed:.0f} words/s, training perplexity = {train_ppl:.2f}, "
+                      f"validation perplexity = {valid_ppl:.2f}", flush=True)
+                state["log"].append({"epoch": epoch, "lr": opt.lr, "mean_norm": mean_norm,
+                                     "train_ppl": train_ppl, "valid_ppl": valid_ppl,
+                                     "speed": speed})
+                if opt.schedule:  # the lab's table: the learning rate from this epoch on
+                    state["lr"] = opt.schedule.get(epoch, state["lr"])
+                else:  # linear decay from startlr to minlr over `saturate` epochs
+                    state["lr"] = max(opt.minlr, state["lr"] + (opt.minlr - opt.startlr)
+                                      / opt.saturate)
+                best = None
+                if valid_ppl < state["best_ppl"]:
+                    state.update(best_ppl=valid_ppl, best_epoch=epoch, best_path=str(best_path))
+                    best = (best_path, {"kind": "rnnlm", "opt": dict(vars(opt)), "epoch": epoch,
+                                        "valid_ppl": valid_ppl, "ivocab": list(trainset.ivocab),
+                                        "model": nn.Serial(lm).mediumSerial()})
+                checkpoint.end_of_epoch(state, epoch, loaders)
+                checkpoints.save(state, best)  # the best model first, then the checkpoint
+                if best is not None:
+                    print(f"Found new minima. Saving to {best_path}", flush=True)
+    if state["epoch"] == 0:
+        print(f"No epoch trained (--maxepoch {opt.maxepoch}): nothing saved")
+        return None
+    if first > opt.maxepoch:
+        print(f"Nothing to train: the checkpoint is at epoch {state['epoch']}, --maxepoch is "
+              f"{opt.maxepoch}")
+    print(f"Best validation perplexity {state['best_ppl']:.2f} at epoch {state['best_epoch']}; "
+          f"model saved to {state['best_path']}")
     return state["best_ppl"]
 
 
