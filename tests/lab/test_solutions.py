@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from minitorch7 import cli, dataload, experiment, load, save
+from minitorch7 import checkpoint, cli, dataload, experiment, load, save
 
 ROOT = Path(__file__).resolve().parents[2]
 EXERCISES = ROOT / "exercises"
@@ -112,16 +112,14 @@ def test_ctrl_c_saves_the_checkpoint_and_resume_continues(tmp_path, capsys, monk
     assert values("Epoch ", out) == [2]
 
 
-def test_saving_on_interrupt_writes_the_state_at_interruption(tmp_path):
-    state = {"model": None, "epoch": 0}
+def test_ctrl_c_writes_nothing_and_names_the_last_end_of_epoch_checkpoint(tmp_path, capsys):
+    """Mid-epoch weights are never saved (tests/lab/test_resume.py: resumes are exact)."""
+    checkpoints = checkpoint.Checkpoints(tmp_path / "x.t7")
     with pytest.raises(SystemExit) as stop:
-        with experiment.saving_on_interrupt(tmp_path / "x.t7", lambda: state):
-            state["epoch"] = 7
+        with experiment.saving_on_interrupt(checkpoints, lambda: 1):
             raise KeyboardInterrupt
-    assert stop.value.code == 130 and load(tmp_path / "x.t7")["epoch"] == 7
-    with experiment.saving_on_interrupt(tmp_path / "y.t7", lambda: state):
-        pass
-    assert not (tmp_path / "y.t7").exists()
+    assert stop.value.code == 130 and not (tmp_path / "x.t7").exists()
+    assert "during epoch 1: no epoch had finished, nothing was saved" in capsys.readouterr().err
 
 
 def test_rnnlm_trains_evaluates_samples_and_resumes(tmp_path, capsys):
