@@ -1,5 +1,5 @@
 """Exercise 3: a convolutional neural network on MNIST (start here;
-solutions/convolution_neural_network.py).
+minitorch7/lab/convolution_neural_network.py).
 
 TODO:
   1. add SpatialMaxPooling to the convolution layers;

@@ -1,4 +1,5 @@
-"""Exercise 1: logistic regression (start here; the solution is in solutions/).
+"""Exercise 1: logistic regression (start here; the solution is
+minitorch7/lab/logistic_regression.py).
 
 TODO:
   1. Train for 100 epochs;

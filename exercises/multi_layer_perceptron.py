@@ -1,10 +1,11 @@
-"""Exercise 2: a multi-layer perceptron on MNIST (start here; solutions/train_mlp.py).
+"""Exercise 2: a multi-layer perceptron on MNIST (start here; the solution
+is minitorch7/lab/train_mlp.py).
 
 TODO:
   1. take the options below from the command line (argparse);
   2. add Dropout between the hidden layers;
   3. Bonus: write a script that evaluates the saved model on the test set
-     (solutions/evaluate_mlp.py);
+     (minitorch7/lab/evaluate_mlp.py);
   4. Bonus: make the number of hidden layers a hyper-parameter.
 
 Run it:  python exercises/multi_layer_perceptron.py

@@ -1,5 +1,5 @@
 """Exercise 4: a recurrent language model on Penn Treebank (start here;
-solutions/train_rnnlm.py and solutions/evaluate_rnnlm.py).
+minitorch7/lab/train_rnnlm.py and minitorch7/lab/evaluate_rnnlm.py).
 
 TODO:
   1. use an LSTM, FastLSTM or GRU instead of the Recurrence;
@@ -11,12 +11,9 @@ Run it:  python exercises/recurrent_language_model.py
 """
 
 import sys
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent / "solutions"))
-import train_rnnlm  # noqa: E402  (the solution's training loop; the model is yours)
-
-from minitorch7 import nn  # noqa: E402
+from minitorch7 import nn
+from minitorch7.lab import train_rnnlm  # the solution's training loop; the model is yours
 
 
 def build(opt, vocabsize):

@@ -8,16 +8,16 @@
 
 ``python -m minitorch7 ...`` is the same command. In a learner copy, run it from the copy's
 root: Python then imports the copy's package (the current directory comes first on the
-path), and ``lab`` runs the copy's exercises/ on the copy's code. A run that reaches a hole
-stops with the hole's message and where it was raised (exit status 1; MINITORCH7_DEBUG=1
-shows the traceback). Run inside a copy whose package is not the one running, the command
-says so on stderr.
+path), and ``lab`` runs the copy's lab (minitorch7/lab/) on the copy's code. A run that
+reaches a hole stops with the hole's message and where it was raised (exit status 1;
+MINITORCH7_DEBUG=1 shows the traceback). Run inside a copy whose package is not the one
+running, the command says so on stderr.
 """
 
 import argparse
 import code
+import importlib
 import os
-import runpy
 import sys
 from pathlib import Path
 
@@ -29,48 +29,41 @@ from .learn.cli import add_subparser as add_learn_subparser
 from .learn.make import wrong_package_warning
 from .serial import load
 
-LAB_SCRIPTS = {
-    "logreg": "logistic_regression.py",
-    "mlp": "train_mlp.py",
-    "cnn": "convolution_neural_network.py",
-    "rnnlm": "train_rnnlm.py",
+LAB_SCRIPTS = {  # the exercise: its module in minitorch7/lab/
+    "logreg": "logistic_regression",
+    "mlp": "train_mlp",
+    "cnn": "convolution_neural_network",
+    "rnnlm": "train_rnnlm",
 }
 
 
-def exercises_dir() -> Path:
-    """The repository's exercises/ folder (the package is installed from a checkout)."""
-    folder = Path(__file__).resolve().parent.parent / "exercises"
-    if not folder.is_dir():
-        raise SystemExit(f"minitorch7: the exercises are not next to the package ({folder} "
-                         "is missing); install from a checkout: pip install -e .")
-    return folder
-
-
-def run_script(name: str, argv: list[str]) -> None:
-    """Run exercises/solutions/<name> as if from the command line with ``argv``."""
-    path = exercises_dir() / "solutions" / name
-    sys.argv = [str(path), *argv]
-    runpy.run_path(str(path), run_name="__main__")
+def run_script(name: str, argv: list[str], prog: str):
+    """Run the lab module minitorch7.lab.<name>: its ``main(argv)``, its options' help
+    naming ``prog`` (argparse's program name comes from sys.argv[0])."""
+    module = importlib.import_module(f"{__package__}.lab.{name}")
+    sys.argv = [prog, *argv]
+    return module.main(argv)
 
 
 def _lab(args, rest):
-    run_script(LAB_SCRIPTS[args.exercise], [*args.options, *rest])
+    run_script(LAB_SCRIPTS[args.exercise], [*args.options, *rest],
+               f"minitorch7 lab {args.exercise}")
 
 
-EVALUATORS = {"classifier": ("evaluate_mlp.py", "--modelpath"),
-              "rnnlm": ("evaluate_rnnlm.py", "--xplogpath")}
+EVALUATORS = {"classifier": ("evaluate_mlp", "--modelpath"),
+              "rnnlm": ("evaluate_rnnlm", "--xplogpath")}
 
 
 def _evaluate(args, rest):
     saved = load(args.model)
     kind = saved.get("kind", "classifier") if isinstance(saved, dict) else "classifier"
     script, flag = EVALUATORS[kind]
-    run_script(script, [flag, args.model, *rest])
+    run_script(script, [flag, args.model, *rest], "minitorch7 evaluate")
 
 
 def _sample(args, rest):
-    run_script("evaluate_rnnlm.py", ["--xplogpath", args.model, "--nsample",
-                                     str(args.nsample), *rest])
+    run_script("evaluate_rnnlm", ["--xplogpath", args.model, "--nsample",
+                                  str(args.nsample), *rest], "minitorch7 sample")
 
 
 def _repl(args, rest):

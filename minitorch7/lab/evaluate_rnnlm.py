@@ -16,10 +16,8 @@ from pathlib import Path
 
 import minitorch7
 from minitorch7 import dataload, nn
+from minitorch7.lab.train_rnnlm import evaluate_perplexity  # the sibling solution's loop
 from minitorch7.text import generate
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from train_rnnlm import evaluate_perplexity  # noqa: E402  (the sibling solution's loop)
 
 
 def options(argv=None):

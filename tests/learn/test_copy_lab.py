@@ -6,8 +6,9 @@
 (b) a copy with nothing cut: the same command trains the MLP on the copy's teaching kernels
     (the run prints ``kernels: numba_teach (teaching tier)``) to a validation accuracy above
     0.9 on the real MNIST (fetched into ~/.cache/minitorch7 on first use, see docs/data.md);
-(c) run from the copy's root, Python imports the copy's package and ``lab`` finds the
-    copy's exercises/; run from inside the copy, another package says so on stderr.
+(c) run from the copy's root, Python imports the copy's package and ``lab`` runs the
+    copy's lab scripts (minitorch7/lab/, inside the package); run from inside the copy,
+    another package says so on stderr.
 
 Each runs a fresh interpreter in a fresh copy, with MINITORCH7_BACKEND unset (the suite's
 conftest sets it to numpy_ref) and no PYTHONPATH, so the copy picks its own default.
@@ -82,20 +83,20 @@ def test_a_complete_copy_trains_the_mlp_on_its_teaching_kernels(source, tmp_path
     assert (tmp_path / "save/mlp.t7").is_file()
 
 
-def test_the_copy_runs_its_own_package_and_exercises_and_another_says_so(source, tmp_path):
+def test_the_copy_runs_its_own_package_and_lab_and_another_says_so(source, tmp_path):
     root = tmp_path / "copy"
     make_copy(root, set(), source, check_import=False)
-    code = ("import minitorch7, minitorch7.cli as cli, minitorch7.backends as b; "
-            "print(minitorch7.__file__); print(cli.exercises_dir()); "
+    code = ("import minitorch7, minitorch7.lab.train_mlp as lab, minitorch7.backends as b; "
+            "print(minitorch7.__file__); print(lab.__file__); "
             "print(b.get_cpu_backend().__name__)")
     here = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True,
                           text=True, timeout=120,
                           env={k: v for k, v in os.environ.items()
                                if k not in ("MINITORCH7_BACKEND", "PYTHONPATH")})
     assert here.returncode == 0, here.stderr
-    package, exercises, backend = here.stdout.split()
+    package, lab, backend = here.stdout.split()
     assert Path(package).resolve() == (root / "minitorch7/__init__.py").resolve()
-    assert Path(exercises).resolve() == (root / "exercises").resolve()
+    assert Path(lab).resolve() == (root / "minitorch7/lab/train_mlp.py").resolve()
     assert backend == "minitorch7.backends.numba_teach"
     inside = _run(root, "learn", "list")
     assert inside.returncode == 0 and inside.stderr == "", inside.stderr
