@@ -4,7 +4,7 @@ import math
 
 from ..ops.conv import Conv2d
 from ..tensor import Tensor, _fmt_size
-from .module import Module
+from .module import Module, check_float_input
 
 __all__ = ["SpatialConvolution"]
 
@@ -12,9 +12,11 @@ __all__ = ["SpatialConvolution"]
 def spatial_batch(module, input, planes=None):
     """``input`` as a 4-D batch (B,C,H,W) and whether a batch dim was added (3-D input).
 
-    Raises ValueError naming ``module`` unless the input is 3-D or 4-D (with ``planes``
-    channels, when given).
+    Raises TypeError naming ``module`` unless the input holds floats (a uint8 image gave
+    uint8 garbage, int64 zeros, and a Numba compile error in backward), ValueError unless
+    it is 3-D or 4-D (with ``planes`` channels, when given).
     """
+    check_float_input(module, input)
     if input.ndim not in (3, 4) or (planes is not None and input.shape[-3] != planes):
         channels = "C" if planes is None else planes
         raise ValueError(f"{module!r}: expected input of size {channels}xHxW or "

@@ -4,7 +4,7 @@ import math
 
 from ..ops import linalg
 from ..tensor import Tensor
-from .module import Module
+from .module import Module, check_float_input
 
 
 class Linear(Module):
@@ -30,6 +30,7 @@ class Linear(Module):
         return self
 
     def updateOutput(self, input):
+        check_float_input(self, input)
         if input.ndim not in (1, 2) or input.shape[-1] != self.inputSize:
             raise ValueError(f"{self!r}: expected input of size {self.inputSize} or "
                              f"batch x {self.inputSize}, got "

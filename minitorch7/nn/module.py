@@ -18,7 +18,7 @@ from ..autograd import Variable, no_grad, run_backward
 from ..device import array_module
 from ..ops.shape import to_device
 from ..random import generator
-from ..tensor import Tensor, _dtype_from_name
+from ..tensor import CUDA_TYPE_NAMES, TYPE_NAMES, Tensor, _dtype_from_name
 
 
 def map_table(fn, table):
@@ -33,6 +33,33 @@ def flatten_table(table):
     if isinstance(table, list | tuple):
         return [t for item in table for t in flatten_table(item)]
     return [table]
+
+
+def dtype_text(tensor):
+    """A tensor's dtype for an error message: NumPy's name and Torch7's type name,
+    'uint8 (ByteTensor)', 'uint8 (CudaByteTensor)'; 'bool' (no Torch7 type)."""
+    dtype = np.dtype(tensor.dtype)
+    name = TYPE_NAMES.get(dtype)
+    if name and getattr(tensor, "device", "cpu") != "cpu":
+        name = CUDA_TYPE_NAMES.get(dtype, "Cuda" + name)  # Torch7's CudaByteTensor ...
+    return f"{dtype} ({name})" if name else str(dtype)
+
+
+def check_float_input(module, input):
+    """Raise TypeError naming ``module`` and the dtype unless ``input`` is a tensor of
+    float32 or float64 (FloatTensor or DoubleTensor, on the CPU or CUDA).
+
+    Torch7's modules refuse other types too (their kernels exist for floats only); here an
+    integer or boolean input would otherwise give wrong numbers (integer arithmetic,
+    float16 results) or a kernel compile error. The cure is a conversion: nn.Convert() in
+    the network, or ``.float()`` on the input. One dtype test: cheap enough for every
+    forward.
+    """
+    dtype = getattr(input, "dtype", None)
+    if dtype is None or dtype.char not in "fd":
+        got = type(input).__name__ if dtype is None else dtype_text(input)
+        raise TypeError(f"{module!r}: expected a float input (FloatTensor or DoubleTensor), "
+                        f"got {got}; convert it with nn.Convert() or .float()")
 
 
 def _graph_leaf(tensor):

@@ -3,7 +3,7 @@
 
 from ..autograd import no_grad
 from ..tensor import Tensor, _fmt_size
-from .module import Module
+from .module import Module, check_float_input
 
 __all__ = ["BatchNormalization", "SpatialBatchNormalization"]
 
@@ -30,6 +30,7 @@ class BatchNormalization(Module):
         self.register_buffer("running_var", Tensor(nOutput).fill(1))
 
     def _check(self, input):
+        check_float_input(self, input)
         if input.ndim != self.nDim or input.shape[1] != self.nOutput:
             size = "BxN" if self.nDim == 2 else "BxNxHxW"
             raise ValueError(f"{self!r}: expected input of size {size} with N = "

@@ -23,7 +23,7 @@ from .container import Container, Sequential
 from .criterion import Criterion
 from .dropout import Dropout
 from .linear import Linear, LinearNoBias
-from .module import flatten_table, map_table
+from .module import check_float_input, flatten_table, map_table
 from .transfer import LogSoftMax, ReLU, Sigmoid, SoftMax, Tanh
 
 __all__ = ["GRU", "LSTM", "AbstractRecurrent", "FastLSTM", "Recurrence", "Recursor",
@@ -201,6 +201,7 @@ class _Gated(AbstractRecurrent):
         raise NotImplementedError(f"{type(self).__name__} does not define _project")
 
     def _check(self, x, batch_dims):
+        check_float_input(self, x)
         if x.ndim not in (batch_dims + 1, batch_dims + 2) or x.shape[-1] != self.inputSize:
             raise ValueError(f"{self!r}: expected input of size {self.inputSize} or batch x "
                              f"{self.inputSize} per step, got {_fmt_size(x.shape)}")
@@ -467,6 +468,17 @@ class SequencerCriterion(Criterion):
         return super().backward(input, target)
 
     updateGradInput = backward
+
+    def _record(self, input, target):
+        if not len(input):  # the loss of no steps: refused before updateOutput sums them
+            raise ValueError(f"{self!r}: empty sequence (no time steps): there is no loss "
+                             f"of no steps")
+        return super()._record(input, target)
+
+    def _explain_nan(self, input, target):
+        """A NaN total: each step's criterion explains its own step (BCE on CUDA)."""
+        for t, x in enumerate(_steps(input)):
+            self.criterion._explain_nan(x, target[t])
 
     def __repr__(self):
         return f"nn.SequencerCriterion({self.criterion!r})"

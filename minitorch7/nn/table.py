@@ -9,7 +9,7 @@ import math
 from ..autograd import size_text
 from ..creation import cat
 from ..tensor import Tensor
-from .module import Module
+from .module import Module, check_float_input
 
 __all__ = ["Add", "CAddTable", "CMul", "CMulTable", "JoinTable", "Mul", "NarrowTable",
            "SelectTable", "SplitTable"]
@@ -140,7 +140,9 @@ class CMulTable(Module):
 def _apply_elementwise(module, input, param, op):
     """op(input, param) with the parameter laid over the input: over all of it (the same
     number of elements), broadcast along its size-1 dims (the same number of dims), or
-    over each sample of a batch (input batch x ..., one parameter copy per sample)."""
+    over each sample of a batch (input batch x ..., one parameter copy per sample).
+    A non-float input is refused (TypeError naming ``module``), as by every learned layer."""
+    check_float_input(module, input)
     if input.nElement() == param.nElement():
         return op(input, param.reshape(*input.shape))
     if input.ndim == param.ndim and all(p in (1, s) for p, s in zip(param.shape, input.shape)):
@@ -192,6 +194,7 @@ class Add(Module):
         return self
 
     def updateOutput(self, input):
+        check_float_input(self, input)
         if self.scalar:
             return input + self.bias
         return _apply_elementwise(self, input, self.bias, Tensor.__add__)
@@ -213,4 +216,5 @@ class Mul(Module):
         return self
 
     def updateOutput(self, input):
+        check_float_input(self, input)
         return input * self.weight

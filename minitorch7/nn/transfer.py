@@ -1,12 +1,15 @@
-"""Transfer functions: elementwise non-linearities and the (log-)softmax."""
+"""Transfer functions: elementwise non-linearities and the (log-)softmax. Each refuses a
+non-float input (TypeError naming the module and the dtype), as Torch7's do: on integers
+NumPy would answer in float16 (tanh), integers (relu) or not at all (log-softmax)."""
 
-from .module import Module
+from .module import Module, check_float_input
 
 
 class Sigmoid(Module):
     """y = 1 / (1 + exp(-x))."""
 
     def updateOutput(self, input):
+        check_float_input(self, input)
         return input.sigmoid()
 
 
@@ -14,6 +17,7 @@ class Tanh(Module):
     """y = tanh(x)."""
 
     def updateOutput(self, input):
+        check_float_input(self, input)
         return input.tanh()
 
 
@@ -21,6 +25,7 @@ class ReLU(Module):
     """y = max(0, x)."""
 
     def updateOutput(self, input):
+        check_float_input(self, input)
         return input.relu()
 
 
@@ -28,6 +33,7 @@ class SoftMax(Module):
     """y_i = exp(x_i) / sum_j exp(x_j) over the last dim (the features)."""
 
     def updateOutput(self, input):
+        check_float_input(self, input)
         return input.softmax(-1)
 
 
@@ -35,6 +41,7 @@ class LogSoftMax(Module):
     """y_i = x_i - log sum_j exp(x_j) over the last dim: log-probabilities for ClassNLL."""
 
     def updateOutput(self, input):
+        check_float_input(self, input)
         return input.log_softmax(-1)
 
 

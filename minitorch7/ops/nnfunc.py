@@ -3,6 +3,7 @@ softmax, log-softmax, the negative log-likelihood and binary cross-entropy."""
 
 from ..autograd import Function
 from ..device import array_module, kernels_for
+from .conv import check_float
 
 
 class LogSoftmax(Function):
@@ -10,7 +11,12 @@ class LogSoftmax(Function):
 
     dx = dy - exp(y) * sum(dy) over dim. The backend's kernels work over the last axis
     (numpy_ref's are the readable formulas; numba_cpu fuses the passes of each row).
+    Float input only: the Numba kernels do not compile for integers.
     """
+
+    @staticmethod
+    def check(x, dim):
+        check_float("log_softmax", x)
 
     @staticmethod
     def forward(ctx, x, dim):
