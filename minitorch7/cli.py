@@ -6,6 +6,11 @@
     minitorch7 repl                                 Python with minitorch7 and nn imported
     minitorch7 learn list|show|make|check           the missing-pieces tooling
 
+Every error is one line on stderr, without a traceback: exit status 2 for bad usage (an
+option or argument that cannot work, found before any work starts: see minitorch7.cmdline),
+1 for a failure once the work has started, 130 for Ctrl-C; MINITORCH7_DEBUG=1 shows the
+traceback. ``--help`` after a command shows its options and their defaults.
+
 ``python -m minitorch7 ...`` is the same command. In a learner copy, run it from the copy's
 root: Python then imports the copy's package (the current directory comes first on the
 path), and ``lab`` runs the copy's lab (minitorch7/lab/) on the copy's code. A run that
@@ -23,11 +28,10 @@ from pathlib import Path
 
 import minitorch7
 
-from . import nn, optim
+from . import cmdline, nn, optim
 from .learn.check import hole_report
 from .learn.cli import add_subparser as add_learn_subparser
 from .learn.make import wrong_package_warning
-from .serial import load
 
 LAB_SCRIPTS = {  # the exercise: its module in minitorch7/lab/
     "logreg": "logistic_regression",
@@ -55,13 +59,20 @@ EVALUATORS = {"classifier": ("evaluate_mlp", "--modelpath"),
 
 
 def _evaluate(args, rest):
-    saved = load(args.model)
-    kind = saved.get("kind", "classifier") if isinstance(saved, dict) else "classifier"
+    saved = cmdline.read_model(args.model)
+    kind = saved.get("kind", "classifier")
+    if kind == "rnnlm":
+        from .lab.evaluate_rnnlm import check_xplog
+
+        check_xplog(saved, args.model)
     script, flag = EVALUATORS[kind]
     run_script(script, [flag, args.model, *rest], "minitorch7 evaluate")
 
 
 def _sample(args, rest):
+    from .lab.evaluate_rnnlm import load_xplog
+
+    load_xplog(args.model)
     run_script("evaluate_rnnlm", ["--xplogpath", args.model, "--nsample",
                                   str(args.nsample), *rest], "minitorch7 sample")
 
@@ -73,27 +84,71 @@ def _repl(args, rest):
                                         "nn": nn, "optim": optim}, exitmsg="")
 
 
+def _options_text(script, skip, heading):
+    """The help of a lab script's options under ``heading``, but those in ``skip`` (what
+    the command sets itself)."""
+    parser = importlib.import_module(f"{__package__}.lab.{script}").make_parser()
+    formatter = parser._get_formatter()
+    formatter.start_section(heading)
+    formatter.add_arguments([a for a in parser._actions if a.option_strings
+                             and not set(a.option_strings) & {"-h", "--help", *skip}])
+    formatter.end_section()
+    return formatter.format_help()
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="minitorch7", description=__doc__.split("\n")[0],
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    commands = parser.add_subparsers(dest="command", required=True)
-    lab = commands.add_parser("lab", help="run an exercise's solution (options pass through; "
-                                          "add --help after the exercise for them)")
-    lab.add_argument("exercise", choices=sorted(LAB_SCRIPTS))
+    parser = cmdline.CommandParser(prog="minitorch7", description=__doc__.split("\n\n")[1],
+                                   epilog="'minitorch7 COMMAND --help' shows a command's "
+                                          "options and their defaults.")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    lab = commands.add_parser(
+        "lab", help="run an exercise's solution (options pass through; add --help after the "
+                    "exercise for them)",
+        description="Run an exercise's solution (minitorch7/lab/): logreg (exercise 1), mlp\n"
+                    "(2), cnn (3), rnnlm (4). 'minitorch7 lab mlp --help' shows its options\n"
+                    "and their defaults.")
+    lab.add_argument("exercise", choices=sorted(LAB_SCRIPTS), metavar="EXERCISE",
+                     help="one of " + ", ".join(sorted(LAB_SCRIPTS)))
     lab.add_argument("options", nargs=argparse.REMAINDER,
                      help="the exercise's options, --help included")
     lab.set_defaults(run=_lab)
-    evaluate = commands.add_parser("evaluate", help="evaluate a saved model on the test set")
-    evaluate.add_argument("model")
+    evaluate = commands.add_parser(
+        "evaluate", help="evaluate a saved model on the test set",
+        description="Evaluate a saved model on its test set: the accuracy of a classifier\n"
+                    "(minitorch7 lab mlp, cnn), the perplexity of a language model\n"
+                    "(minitorch7 lab rnnlm).",
+        epilog=_options_text("evaluate_mlp", {"--modelpath"},
+                             "options after MODEL, for a classifier")
+        + "\n" + _options_text("evaluate_rnnlm", {"--xplogpath", "--nsample", "--temperature",
+                                           "--seed"}, "options after MODEL, for a language model"))
+    evaluate.add_argument("model", metavar="MODEL",
+                          help="a model saved by minitorch7 lab: <savepath>/<id>.t7")
     evaluate.set_defaults(run=_evaluate)
-    sample = commands.add_parser("sample", help="generate text from a saved language model")
-    sample.add_argument("model")
-    sample.add_argument("--nsample", type=int, default=200)
+    sample = commands.add_parser(
+        "sample", help="generate text from a saved language model",
+        description="Generate text from a language model saved by minitorch7 lab rnnlm.",
+        epilog=_options_text("evaluate_rnnlm", {"--xplogpath", "--nsample", "--seqlen",
+                                                "--datapath"}, "more options after MODEL"))
+    sample.add_argument("model", metavar="MODEL",
+                        help="a language model saved by minitorch7 lab rnnlm: "
+                             "<savepath>/<id>.t7")
+    sample.add_argument("--nsample", type=cmdline.positive_int, default=200,
+                        help="words to generate")
     sample.set_defaults(run=_sample)
     repl = commands.add_parser("repl", help="an interactive prompt, like Torch7's th")
     repl.set_defaults(run=_repl)
     add_learn_subparser(commands)
     return parser
+
+
+def _prog(args):
+    """The command's name in its messages: 'minitorch7 lab mlp', 'minitorch7 evaluate'."""
+    words = ["minitorch7", args.command]
+    if args.command == "lab":
+        words.append(args.exercise)
+    elif args.command == "learn" and getattr(args, "learn_command", None):
+        words.append(args.learn_command)
+    return " ".join(words)
 
 
 def main(argv=None) -> None:
@@ -105,18 +160,28 @@ def main(argv=None) -> None:
     warning = wrong_package_warning(package_dir)
     if warning:
         print(warning, file=sys.stderr)
+    prog, debug = _prog(args), os.environ.get("MINITORCH7_DEBUG") == "1"
     try:
         args.run(args, rest)
     except BrokenPipeError:  # e.g. `minitorch7 learn list --json | head`
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         raise SystemExit(1) from None
-    except Exception as error:  # a hole reached: its message, not a traceback
-        report = None if os.environ.get("MINITORCH7_DEBUG") == "1" else hole_report(
-            error, package_dir)
-        if report is None:
+    except SystemExit as stop:  # a script's own message: one line, named after the command
+        if isinstance(stop.code, str):
+            raise SystemExit(f"{prog}: error: {cmdline.one_line(stop.code)}") from None
+        raise
+    except KeyboardInterrupt:
+        if debug:
             raise
-        print(report, file=sys.stderr)
-        raise SystemExit(1) from None
+        print(f"{prog}: interrupted", file=sys.stderr)
+        raise SystemExit(130) from None
+    except Exception as error:  # one line (a hole reached: its message), no traceback
+        if debug:
+            raise
+        report = hole_report(error, package_dir)
+        status, line = (1, report) if report is not None else cmdline.error_line(error, prog)
+        print(line, file=sys.stderr)
+        raise SystemExit(status) from None
 
 
 if __name__ == "__main__":

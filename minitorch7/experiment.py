@@ -15,7 +15,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from . import checkpoint
+from . import checkpoint, cmdline
 from .autograd import no_grad
 from .dataload import loadMNIST
 from .optim import ConfusionMatrix
@@ -23,15 +23,22 @@ from .random import manualSeed
 
 
 def base_parser(description, savename):
-    """Options every lab script takes (Torch7's -option becomes --option)."""
-    parser = checkpoint.ArgumentParser(description=description)  # knows what was typed
+    """Options every lab script takes (Torch7's -option becomes --option), each checked
+    before any work (see minitorch7.cmdline): a bad one stops the script with one line on
+    stderr and exit status 2, and so does a save location that cannot be written."""
+    parser = cmdline.Parser(description=description)  # knows what was typed
     parser.add_argument("--savepath", default=str(Path.home() / "save"),
-                        help="where models and checkpoints are written")
-    parser.add_argument("--id", default=savename, help="file name of the saved experiment")
-    parser.add_argument("--seed", type=int, default=0, help="random seed (reproducible runs)")
-    parser.add_argument("--datapath", default=None,
+                        help="the folder where models and checkpoints are written (made if "
+                             "missing)")
+    parser.add_argument("--id", default=savename, type=cmdline.experiment_id,
+                        help="file name of the saved experiment: <savepath>/<id>.t7 and "
+                             "<id>.checkpoint.t7")
+    parser.add_argument("--seed", type=cmdline.count, default=0,
+                        help="random seed (reproducible runs)")
+    parser.add_argument("--datapath", default=None, type=cmdline.datapath,
                         help="a folder holding the dataset files, or 'fixtures' for the tiny "
-                             "samples shipped with minitorch7")
+                             "samples shipped with minitorch7 (None: $MINITORCH7_DATA, else "
+                             "the cache ~/.cache/minitorch7, else a download)")
     parser.add_argument("--resume", default=None,
                         help="continue from this checkpoint (<id>.checkpoint.t7), with its "
                              "options; only " + ", ".join(
@@ -41,34 +48,43 @@ def base_parser(description, savename):
                         default=sys.stderr.isatty(),
                         help="show a progress bar (default when on a terminal)")
     parser.add_argument("--cuda", action="store_true", help="train on the GPU")
+    parser.add_check(cmdline.check_cuda)
+    parser.add_check(cmdline.check_save_location)
     return parser
 
 
 def add_classifier_options(parser):
     """The training options the MNIST classifiers (MLP and CNN) share, with the lab's
     defaults."""
-    parser.add_argument("--batchsize", type=int, default=32)
-    parser.add_argument("--learningrate", type=float, default=0.1)
-    parser.add_argument("--momentum", type=float, default=0.9)
-    parser.add_argument("--maxnormout", type=float, default=-1,
+    parser.add_argument("--batchsize", type=cmdline.positive_int, default=32,
+                        help="examples per batch")
+    parser.add_argument("--learningrate", type=cmdline.positive_float, default=0.1,
+                        help="learning rate of SGD")
+    parser.add_argument("--momentum", type=cmdline.fraction, default=0.9,
+                        help="momentum (dpnn's updateGradParameters), in [0, 1)")
+    parser.add_argument("--maxnormout", type=cmdline.positive_or_off, default=-1,
                         help="max norm of each layer's output weights (-1: off)")
-    parser.add_argument("--maxepoch", type=int, default=100)
-    parser.add_argument("--earlystop", type=int, default=30,
+    parser.add_argument("--maxepoch", type=cmdline.count, default=100,
+                        help="epochs to train at most (0: none)")
+    parser.add_argument("--earlystop", type=cmdline.count, default=30,
                         help="stop after this many epochs without a new validation maximum")
-    parser.add_argument("--epochsize", type=int, default=-1,
+    parser.add_argument("--epochsize", type=cmdline.size_or_all, default=-1,
                         help="examples per epoch (-1: the whole training set)")
     parser.add_argument("--dropout", action="store_true", help="add Dropout layers")
-    parser.add_argument("--dropoutprob", type=float, default=0.5)
+    parser.add_argument("--dropoutprob", type=cmdline.fraction, default=0.5,
+                        help="probability that Dropout zeroes a unit, in [0, 1)")
     return parser
 
 
 def parse_list(text, kind=int):
-    """'16,32' or '{16,32}' -> [16, 32] (the lab passed Lua tables)."""
+    """'16,32' or '{16,32}' -> [16, 32] (the lab passed Lua tables); ValueError for text
+    that is not such a list."""
     return [kind(v) for v in "".join(str(text).split()).strip("{}").split(",") if v]
 
 
 def parse_schedule(text):
-    """The lab's '{[5]=0.5,[6]=0.25}' (or '5:0.5,6:0.25') -> {5: 0.5, 6: 0.25}."""
+    """The lab's '{[5]=0.5,[6]=0.25}' (or '5:0.5,6:0.25') -> {5: 0.5, 6: 0.25}; ValueError
+    for text that is not such a table."""
     schedule = {}
     for item in "".join(str(text).split()).strip("{}").split(","):
         if item:

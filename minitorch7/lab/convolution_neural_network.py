@@ -9,26 +9,59 @@ model is saved through nn.Serial. Try --cuda on a machine with an NVIDIA GPU.
 
 import argparse
 
-from minitorch7 import experiment, nn
+from minitorch7 import cmdline, experiment, nn
+
+CONV_LISTS = ("channelsize", "kernelsize", "kernelstride", "poolsize", "poolstride")
 
 
 def options(argv=None):
     parser = experiment.base_parser("Train a convolutional neural network on MNIST", "cnn")
-    parser.add_argument("--channelsize", default="16,32", help="output channels per conv layer")
-    parser.add_argument("--kernelsize", default="5,5", help="kernel size per conv layer")
-    parser.add_argument("--kernelstride", default="1,1", help="kernel stride per conv layer")
-    parser.add_argument("--poolsize", default="2,2", help="max-pooling size per layer (0: none)")
-    parser.add_argument("--poolstride", default="2,2", help="max-pooling stride per layer")
+    parser.add_argument("--channelsize", default="16,32", type=cmdline.int_list(),
+                        help="output channels per conv layer")
+    parser.add_argument("--kernelsize", default="5,5", type=cmdline.int_list(),
+                        help="kernel size per conv layer")
+    parser.add_argument("--kernelstride", default="1,1", type=cmdline.int_list(),
+                        help="kernel stride per conv layer")
+    parser.add_argument("--poolsize", default="2,2", type=cmdline.int_list(minimum=0),
+                        help="max-pooling size per layer (0: none)")
+    parser.add_argument("--poolstride", default="2,2", type=cmdline.int_list(),
+                        help="max-pooling stride per layer")
     parser.add_argument("--padding", action=argparse.BooleanOptionalAction,
                         default=True, help="pad so a convolution keeps the image size")
     parser.add_argument("--batchnorm", action="store_true",
                         help="[Spatial]BatchNormalization after convolutions and hidden layers")
-    parser.add_argument("--hiddensize", default="200", help="dense hidden layers, e.g. '200'")
+    parser.add_argument("--hiddensize", default="200", type=cmdline.int_list(),
+                        help="dense hidden layers, e.g. '200'")
     experiment.add_classifier_options(parser)
     opt = parser.parse_args(argv)
+    try:
+        image_size(opt)
+    except ValueError as error:
+        parser.error(str(error))
     if opt.quick:
         opt.maxepoch = min(opt.maxepoch, 2)
     return opt
+
+
+def image_size(opt, size=28):
+    """The width (= height) of what the conv blocks make of a ``size`` x ``size`` image;
+    ValueError when the lists differ in length or a block has nothing left to work on."""
+    lists = {name: experiment.parse_list(getattr(opt, name)) for name in CONV_LISTS}
+    if len({len(values) for values in lists.values()}) > 1:
+        raise ValueError("one value per conv layer in each of " + ", ".join(
+            f"--{name} ({getattr(opt, name)})" for name in CONV_LISTS))
+    for layer, (_, kernel, stride, poolsize, poolstride) in enumerate(
+            zip(*lists.values()), 1):
+        padded = size + 2 * ((kernel - 1) // 2 if opt.padding else 0)
+        if kernel > padded:
+            raise ValueError(f"conv layer {layer}: its {kernel}x{kernel} kernel (--kernelsize) "
+                             f"does not fit in its {size}x{size} input")
+        size = (padded - kernel) // stride + 1
+        if poolsize > size:
+            raise ValueError(f"conv layer {layer}: its {poolsize}x{poolsize} pooling "
+                             f"(--poolsize) does not fit in its {size}x{size} output")
+        size = (size - poolsize) // poolstride + 1 if poolsize > 0 else size
+    return size
 
 
 def build(opt):

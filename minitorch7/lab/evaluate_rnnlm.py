@@ -9,47 +9,69 @@ carried from one chunk to the next). With ``--nsample N``: N words generated fro
     minitorch7 sample ~/save/rnnlm.t7 --nsample 200 --temperature 0.8
 """
 
-import argparse
 import sys
 import textwrap
 from pathlib import Path
 
 import minitorch7
-from minitorch7 import dataload, nn
+from minitorch7 import cmdline, dataload, nn
 from minitorch7.lab.train_rnnlm import evaluate_perplexity  # the sibling solution's loop
 from minitorch7.text import generate
 
+WHAT = "a language model saved by minitorch7 lab rnnlm"
 
-def options(argv=None):
-    parser = argparse.ArgumentParser(description="Evaluate or sample a saved language model")
+
+def make_parser():
+    parser = cmdline.Parser(description="Evaluate or sample a saved language model")
     parser.add_argument("--xplogpath", default=str(Path.home() / "save" / "rnnlm.t7"),
-                        help="a model saved by train_rnnlm.py")
-    parser.add_argument("--datapath", default=None,
-                        help="a folder holding ptb.*.txt, or 'fixtures'")
-    parser.add_argument("--nsample", type=int, default=-1,
-                        help="generate this many words instead of evaluating")
-    parser.add_argument("--temperature", type=float, default=1.0,
+                        help=f"{WHAT} (<savepath>/<id>.t7)")
+    parser.add_argument("--datapath", default=None, type=cmdline.datapath,
+                        help="a folder holding ptb.*.txt, or 'fixtures' (None: "
+                             "$MINITORCH7_DATA, else the cache, else a download)")
+    parser.add_argument("--nsample", type=cmdline.size_or_all, default=-1,
+                        help="generate this many words instead of evaluating (-1: evaluate)")
+    parser.add_argument("--temperature", type=cmdline.positive_float, default=1.0,
                         help="below 1: likelier words; above 1: more surprising ones")
-    parser.add_argument("--seqlen", type=int, default=100,
+    parser.add_argument("--seqlen", type=cmdline.positive_int, default=100,
                         help="tokens per forward call when evaluating (the state carries "
                              "over, so the perplexity does not depend on it)")
-    parser.add_argument("--seed", type=int, default=0)
-    return parser.parse_args(argv)
+    parser.add_argument("--seed", type=cmdline.count, default=0,
+                        help="random seed of the sampling")
+    parser.add_check(read_model)
+    return parser
+
+
+def read_model(opt):
+    """The saved model, checked, in ``opt.saved`` (UsageError for anything else)."""
+    try:
+        opt.saved = load_xplog(opt.xplogpath)
+    except cmdline.UsageError as error:
+        raise cmdline.UsageError(f"argument --xplogpath: {error}") from None
+
+
+def options(argv=None):
+    return make_parser().parse_args(argv)
 
 
 def load_xplog(path):
-    """The dict saved by train_rnnlm.py; refuses anything else with a clear message."""
-    xplog = minitorch7.load(path)
-    if not isinstance(xplog, dict) or xplog.get("kind") != "rnnlm":
-        raise SystemExit(f"evaluate_rnnlm: {path} is not a language model saved by "
-                         "train_rnnlm.py")
+    """The dict saved by train_rnnlm.py as its best model; UsageError for anything else
+    (a training checkpoint included: it holds no vocabulary)."""
+    return check_xplog(cmdline.read_model(path, ("rnnlm",), WHAT), path)
+
+
+def check_xplog(xplog, path):
+    """``xplog``, read from ``path``, if it is a best model (a training checkpoint holds no
+    vocabulary): else UsageError."""
+    if "ivocab" not in xplog:
+        raise cmdline.UsageError(f"{path}: is a training checkpoint (for --resume), not the "
+                                 "best model: evaluate <savepath>/<id>.t7")
     return xplog
 
 
 def main(argv=None):
     opt = options(argv)
     minitorch7.manualSeed(opt.seed)
-    xplog = load_xplog(opt.xplogpath)
+    xplog = opt.saved
     lm, ivocab = xplog["model"], xplog["ivocab"]
     print(f"Model from epoch {xplog['epoch']} (validation perplexity "
           f"{xplog['valid_ppl']:.2f})", file=sys.stderr)
@@ -59,7 +81,7 @@ def main(argv=None):
         return text
     _, _, testset = dataload.loadPTB((1, 1, 1), opt.datapath)
     if list(testset.ivocab) != list(ivocab):
-        raise SystemExit(f"evaluate_rnnlm: the vocabulary of {opt.datapath or 'PTB'} differs "
+        raise SystemExit(f"the vocabulary of {opt.datapath or 'PTB'} differs "
                          "from the model's; use the --datapath it was trained on")
     criterion = nn.SequencerCriterion(nn.ClassNLLCriterion())
     ppl = evaluate_perplexity(lm, criterion, testset, opt.seqlen)

@@ -8,22 +8,25 @@ LogSoftMax with ClassNLLCriterion.
     minitorch7 lab logreg
 """
 
-import argparse
-
 import minitorch7 as torch
-from minitorch7 import nn
+from minitorch7 import cmdline, nn
 from minitorch7.random import generator
 
 
 def options(argv=None):
-    parser = argparse.ArgumentParser(description="Logistic regression on random 2-D points")
-    parser.add_argument("--nsample", type=int, default=100, help="number of random points")
-    parser.add_argument("--maxepoch", type=int, default=100)
-    parser.add_argument("--learningrate", type=float, default=0.1)
-    parser.add_argument("--momentum", type=float, default=0.9)
+    parser = cmdline.Parser(description="Logistic regression on random 2-D points")
+    parser.add_argument("--nsample", type=cmdline.positive_int, default=100,
+                        help="number of random points")
+    parser.add_argument("--maxepoch", type=cmdline.positive_int, default=100,
+                        help="epochs to train")
+    parser.add_argument("--learningrate", type=cmdline.positive_float, default=0.1,
+                        help="learning rate of SGD")
+    parser.add_argument("--momentum", type=cmdline.fraction, default=0.9,
+                        help="momentum (dpnn's updateGradParameters), in [0, 1)")
     parser.add_argument("--nll", action="store_true",
                         help="bonus: LogSoftMax + ClassNLLCriterion instead of Sigmoid + BCE")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seed", type=cmdline.count, default=0,
+                        help="random seed (reproducible runs)")
     parser.add_argument("--quick", action="store_true", help="accepted for symmetry: it is quick")
     return parser.parse_args(argv)
 

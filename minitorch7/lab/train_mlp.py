@@ -6,16 +6,21 @@ the number of hidden layers as a hyper-parameter, early stopping on the validati
     minitorch7 lab mlp --hiddensize 200 --nlayer 2 --dropout
 """
 
-from minitorch7 import experiment, nn
+from minitorch7 import cmdline, experiment, nn
 
 
 def options(argv=None):
     parser = experiment.base_parser("Train a multi-layer perceptron on MNIST", "mlp")
-    parser.add_argument("--hiddensize", default="200",
+    parser.add_argument("--hiddensize", default="200", type=cmdline.int_list(),
                         help="units per hidden layer: one number, or one per layer '800,800'")
-    parser.add_argument("--nlayer", type=int, default=2, help="number of hidden layers")
+    parser.add_argument("--nlayer", type=cmdline.positive_int, default=2,
+                        help="number of hidden layers (with one --hiddensize)")
     experiment.add_classifier_options(parser)
     opt = parser.parse_args(argv)
+    sizes = experiment.parse_list(opt.hiddensize)
+    if len(sizes) > 1 and "nlayer" in (opt.given or ()) and opt.nlayer != len(sizes):
+        parser.error(f"argument --nlayer: {opt.nlayer} layers, but --hiddensize "
+                     f"{opt.hiddensize} gives {len(sizes)}: give one of them")
     if opt.quick:
         opt.maxepoch = min(opt.maxepoch, 3)
     return opt

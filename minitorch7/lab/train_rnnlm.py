@@ -16,7 +16,7 @@ early stopping. The lab's recommended run (about 116 test perplexity):
 import math
 import time
 
-from minitorch7 import checkpoint, dataload, experiment, nn, no_grad
+from minitorch7 import checkpoint, cmdline, dataload, experiment, nn, no_grad
 
 MODEL_KINDS = ("lstm", "peephole", "gru")
 
@@ -24,33 +24,46 @@ MODEL_KINDS = ("lstm", "peephole", "gru")
 def options(argv=None):
     parser = experiment.base_parser("Train a recurrent language model on Penn Treebank",
                                     "rnnlm")
-    parser.add_argument("--startlr", type=float, default=0.05, help="learning rate at epoch 1")
-    parser.add_argument("--minlr", type=float, default=1e-5, help="minimum learning rate")
-    parser.add_argument("--saturate", type=int, default=400,
+    parser.add_argument("--startlr", type=cmdline.positive_float, default=0.05,
+                        help="learning rate at epoch 1")
+    parser.add_argument("--minlr", type=cmdline.nonnegative_float, default=1e-5,
+                        help="minimum learning rate")
+    parser.add_argument("--saturate", type=cmdline.positive_int, default=400,
                         help="epoch at which the linear decay reaches minlr")
-    parser.add_argument("--schedule", default="",
+    parser.add_argument("--schedule", default="", type=cmdline.schedule,
                         help="learning rate per epoch, e.g. '{[5]=0.5,[6]=0.25}' (replaces "
                              "the linear decay)")
-    parser.add_argument("--momentum", type=float, default=0.9)
-    parser.add_argument("--maxnormout", type=float, default=-1)
-    parser.add_argument("--cutoff", type=float, default=-1,
+    parser.add_argument("--momentum", type=cmdline.fraction, default=0.9,
+                        help="momentum (dpnn's updateGradParameters), in [0, 1)")
+    parser.add_argument("--maxnormout", type=cmdline.positive_or_off, default=-1,
+                        help="max norm of each layer's output weights (-1: off)")
+    parser.add_argument("--cutoff", type=cmdline.positive_or_off, default=-1,
                         help="clip the gradients' global norm to this (-1: off)")
-    parser.add_argument("--maxepoch", type=int, default=1000)
-    parser.add_argument("--earlystop", type=int, default=50)
-    parser.add_argument("--uniform", type=float, default=0.1,
-                        help="initialise parameters from U(-uniform, uniform) (-1: default)")
-    parser.add_argument("--lstm", action="store_true", help="FastLSTM layers")
-    parser.add_argument("--peephole", action="store_true", help="LSTM layers with peepholes")
-    parser.add_argument("--gru", action="store_true", help="GRU layers")
-    parser.add_argument("--seqlen", type=int, default=5, help="steps of truncated BPTT")
-    parser.add_argument("--inputsize", type=int, default=-1,
+    parser.add_argument("--maxepoch", type=cmdline.count, default=1000,
+                        help="epochs to train at most (0: none)")
+    parser.add_argument("--earlystop", type=cmdline.count, default=50,
+                        help="stop after this many epochs without a new validation minimum")
+    parser.add_argument("--uniform", type=cmdline.finite_float, default=0.1,
+                        help="initialise parameters from U(-uniform, uniform) (<= 0: each "
+                             "module's default)")
+    layers = parser.add_mutually_exclusive_group()
+    layers.add_argument("--lstm", action="store_true", help="FastLSTM layers")
+    layers.add_argument("--peephole", action="store_true", help="LSTM layers with peepholes")
+    layers.add_argument("--gru", action="store_true", help="GRU layers")
+    parser.add_argument("--seqlen", type=cmdline.positive_int, default=5,
+                        help="steps of truncated BPTT")
+    parser.add_argument("--inputsize", type=cmdline.size_or_default, default=-1,
                         help="word embedding size (-1: the first hidden size)")
-    parser.add_argument("--hiddensize", default="200", help="one size per layer: '200,200'")
-    parser.add_argument("--dropout", type=float, default=0.0, help="dropout probability")
-    parser.add_argument("--batchsize", type=int, default=32)
-    parser.add_argument("--trainsize", type=int, default=-1,
+    parser.add_argument("--hiddensize", default="200", type=cmdline.int_list(),
+                        help="one size per layer: '200,200'")
+    parser.add_argument("--dropout", type=cmdline.fraction, default=0.0,
+                        help="dropout probability, in [0, 1) (0: no Dropout)")
+    parser.add_argument("--batchsize", type=cmdline.positive_int, default=32,
+                        help="parallel streams of text (columns of a batch)")
+    parser.add_argument("--trainsize", type=cmdline.size_or_all, default=-1,
                         help="tokens per column per epoch (-1: all)")
-    parser.add_argument("--validsize", type=int, default=-1)
+    parser.add_argument("--validsize", type=cmdline.size_or_all, default=-1,
+                        help="validation tokens per column (-1: all)")
     opt = parser.parse_args(argv)
     opt.hiddensize = experiment.parse_list(opt.hiddensize)
     opt.inputsize = opt.hiddensize[0] if opt.inputsize < 0 else opt.inputsize
