@@ -1,6 +1,11 @@
 """IDX parsing: shapes, types, gzip, and clear errors on truncated or corrupted files."""
 
 import gzip
+import os
+import re
+import sys
+import tracemalloc
+import zlib
 
 import numpy as np
 import pytest
@@ -76,3 +81,95 @@ def test_not_idx_and_too_long(tmp_path):
         read_idx(path)
     with pytest.raises(DataFormatError, match=r"needs 9 bytes, file has 10"):
         parse_idx(to_idx(np.arange(1, dtype=np.uint8), 0x08) + b"\0")
+
+
+# ---- bounded reading ------------------------------------------------------------------------
+def idx_header(code: int, shape) -> bytes:
+    return bytes([0, 0, code, len(shape)]) + np.asarray(shape, ">u4").tobytes()
+
+
+def test_a_header_whose_sizes_overflow_int64_is_refused():
+    """65536^4 x 4 bytes wraps to 0 in int64 arithmetic: the sizes multiply as Python ints."""
+    with pytest.raises(DataFormatError, match=r"huge: IDX of shape \(65536, 65536, 65536, "
+                                              r"65536\) needs 73786976294838206484 bytes, "
+                                              r"file has 20 \(truncated\)"):
+        parse_idx(idx_header(0x0D, [65536] * 4), "huge")
+
+
+def test_a_plain_file_is_checked_against_its_size_before_its_values_are_read(tmp_path):
+    path = tmp_path / "big-idx3-ubyte"
+    path.write_bytes(idx_header(0x08, [4_000_000_000, 28, 28]) + bytes(100))
+    with pytest.raises(DataFormatError, match="big-idx3-ubyte: IDX of shape .* needs "
+                                              "3136000000016 bytes, file has 116 .truncated."):
+        read_idx(path)
+
+
+def gzip_of_zeros(header: bytes, mib: int) -> bytes:
+    """A gzip file of ``header`` then ``mib`` MiB of zeros (two gzip members)."""
+    return gzip.compress(header) + _zeros_member(mib)
+
+
+def _zeros_member(mib: int) -> bytes:
+    """A gzip member of ``mib`` MiB of zeros, about 1 KB per MiB: one deflated MiB ending
+    with a full flush (so it stands alone) repeated, then a final block. Its trailer (CRC,
+    size) is left zero: the reads below stop long before it."""
+    deflate = zlib.compressobj(9, zlib.DEFLATED, -15)
+    one = deflate.compress(bytes(1 << 20)) + deflate.flush(zlib.Z_FULL_FLUSH)
+    final = zlib.compressobj(9, zlib.DEFLATED, -15).flush()
+    return b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\xff" + one * mib + final + bytes(8)
+
+
+@pytest.fixture
+def bounded_memory():
+    """Cap the address space at what is mapped now plus 512 MiB during the test and trace
+    the peak of Python and NumPy allocations (skipped off Linux)."""
+    resource = pytest.importorskip("resource")
+    if not sys.platform.startswith("linux"):
+        pytest.skip("needs /proc/self/status")
+    limit = resource.getrlimit(resource.RLIMIT_AS)
+    with open("/proc/self/status") as f:
+        mapped = int(re.search(r"VmSize:\s+(\d+) kB", f.read()).group(1)) * 1024
+    resource.setrlimit(resource.RLIMIT_AS, (mapped + (512 << 20), limit[1]))
+    tracemalloc.start()
+    result = {}
+    yield result
+    result["peak"] = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    resource.setrlimit(resource.RLIMIT_AS, limit)
+    assert result["peak"] < 8 << 20, f"peak {result['peak']} bytes"
+
+
+def test_a_gzip_whose_header_declares_too_much_is_refused_before_inflating(tmp_path,
+                                                                            bounded_memory):
+    path = tmp_path / "bomb-idx3-ubyte.gz"
+    path.write_bytes(gzip_of_zeros(idx_header(0x08, [1_000_000, 28, 28]), 8))
+    with pytest.raises(DataFormatError, match=r"bomb-idx3-ubyte.gz: IDX of shape \(1000000, "
+                                              r"28, 28\) would inflate to 784000000 bytes, "
+                                              r"over the limit of 104857600"):
+        read_idx(path, max_bytes=100 << 20)
+
+
+def test_a_gzip_bomb_stops_at_the_size_its_header_declares(tmp_path, bounded_memory):
+    """A 600 KB file declaring 10 labels but inflating to 600 MiB: read stops at 11 bytes."""
+    path = tmp_path / "labels-idx1-ubyte.gz"
+    path.write_bytes(gzip.compress(idx_header(0x08, [10])) + _zeros_member(600))
+    assert os.path.getsize(path) < 700_000
+    with pytest.raises(DataFormatError, match=r"labels-idx1-ubyte.gz: IDX of shape \(10,\) "
+                                              r"needs 18 bytes, file has more \(trailing data\)"):
+        read_idx(path)
+
+
+def test_gzipped_values_are_bounded_by_max_bytes(tmp_path):
+    path = tmp_path / "t-idx1-ubyte.gz"
+    path.write_bytes(gzip.compress(to_idx(np.arange(100, dtype=np.uint8), 0x08)))
+    assert read_idx(path, max_bytes=100).tolist() == list(range(100))
+    with pytest.raises(DataFormatError, match="would inflate to 100 bytes, over the limit of 99"):
+        read_idx(path, max_bytes=99)
+
+
+def test_read_values_are_writable_and_native(tmp_path):
+    path = tmp_path / "f-idx2-float"
+    path.write_bytes(to_idx(np.arange(6, dtype=np.float32).reshape(2, 3), 0x0D))
+    values = read_idx(path)
+    assert values.dtype == np.float32 and values.dtype.isnative and values.flags.writeable
+    values[0, 0] = 7
