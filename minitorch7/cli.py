@@ -24,6 +24,7 @@ import code
 import importlib
 import os
 import sys
+import traceback
 from pathlib import Path
 
 import minitorch7
@@ -167,9 +168,12 @@ def main(argv=None) -> None:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         raise SystemExit(1) from None
     except SystemExit as stop:  # a script's own message: one line, named after the command
-        if isinstance(stop.code, str):
-            raise SystemExit(f"{prog}: error: {cmdline.one_line(stop.code)}") from None
-        raise
+        if not isinstance(stop.code, str):
+            raise
+        if debug:
+            traceback.print_exc()
+            raise
+        raise SystemExit(f"{prog}: error: {cmdline.one_line(stop.code)}") from None
     except KeyboardInterrupt:
         if debug:
             raise
