@@ -20,6 +20,23 @@ The tile is written as LLVM vector code (an @intrinsic), not as Python loops: LL
 keep a two-dimensional tile of accumulators in registers when it is written as loops over a
 stack array (it spills them to memory every step, 40x slower). The vectors are 64 bytes on
 CPUs with AVX-512 and 32 bytes otherwise; MR is as large as the registers allow.
+
+The compile cache: a parallel kernel is called from Python only. _pack, _gemm_packed and
+numba_cpu's kernels are @njit(parallel=True, cache=True); the glue that packs and multiplies
+(pack_right, gemm_panels, gemm) is Python, and code shared by kernels is inlined
+(inline="always": _panels' parallel loop becomes the caller's own). No cached jitted
+function calls a parallel one (tests/backends/test_kernel_cache.py checks this), because
+such a caller's cache entry can be incomplete. Machine code with a parallel loop calls
+Numba's threading layer (numba_parallel_for, get_num_threads, ...), whose addresses the JIT
+learns when the layer is launched; the cache entry of a parallel function asks for that
+launch before its code is loaded ("reload_init"), since its own compile added the request.
+A serial caller links a copy of the callee's code, and in numba 0.68 inherits the request
+only from a callee compiled in the same process: a callee loaded from the cache brings
+none, so the caller is cached without it. A later process whose first kernel is that caller
+loads it with the layer never launched and calls address 0: SIGSEGV. It was pack_right (then
+jitted) compiled in a process that had loaded _pack from the cache, then loaded by a small
+language model's LSTM (right_multiplier) with no parallel kernel run before it (its products
+were all below SMALL_PRODUCT, serial): `minitorch7 sample` exiting with code 139.
 """
 
 import numpy as np
@@ -129,6 +146,12 @@ _tile_product, _narrow_tile_product = _tile_product_of(NV), _tile_product_of(1)
 
 @njit(parallel=True, cache=True)
 def _pack(x, width, kb):
+    """_panels(x, width, kb), in parallel (pack_right, and conv2d's weights)."""
+    return _panels(x, width, kb)
+
+
+@njit(inline="always")
+def _panels(x, width, kb):
     """x (k, n), any strides -> panels (ceil(k/kb), ceil(n/width), kb, width), zero-padded:
     panel [q, j] holds x[q*kb:(q+1)*kb, j*width:(j+1)*width].
 
@@ -208,16 +231,20 @@ def _block_product(ap, bp, c, ci, cj, n, m, ib0, ib1, jb0, jb1, q0, splits, accu
 
 
 @njit(parallel=True, cache=True)
-def _gemm_packed(ap, bp, c, ci, cj, n, m, splits, accumulate):
-    """c[ci:ci+n, cj:cj+m] (+)= the product of the panels ap and bp; c C-contiguous.
+def _gemm_packed(a, bp, c, ci, cj, m, threads, accumulate):
+    """c[ci:ci+n, cj:cj+m] (+)= a (n, k) @ b, b given as its panels bp (pack_right); c
+    C-contiguous. a is packed here (its panels ap), then multiplied.
 
     A task owns a block of about MC rows by NC columns (blocks of equal size, so the
-    threads get equal work) and one of the `splits` interleaved sets of k-blocks (splits <=
-    number of k-blocks): set 0 goes into c, the others into parts added to c at the end.
+    threads get equal work) and one of `splits` interleaved sets of k-blocks (about two
+    tasks a thread, no more sets than k-blocks): set 0 goes into c, the others into parts
+    added to c at the end.
     """
-    na, nb = ap.shape[1], bp.shape[1]
+    ap = _panels(a.T, MR, bp.shape[2])
+    n, na, nb = a.shape[0], ap.shape[1], bp.shape[1]
     ti, pi = _balanced(na, MC // MR)
     tj, pj = _balanced(nb, NC // bp.shape[3])
+    splits = min(ap.shape[0], max(1, (2 * threads + ti * tj - 1) // (ti * tj)))
     parts = np.empty((splits - 1, n, m), ap.dtype)
     for t in prange(ti * tj * splits):
         s = t % splits
@@ -235,43 +262,29 @@ def _gemm_packed(ap, bp, c, ci, cj, n, m, splits, accumulate):
                     c[ci + i, cj + j] += parts[s, i, j]
 
 
-@njit(cache=True)
 def k_block(k):
     """Rows of a k-block: k split into equal blocks of at most KB."""
     return (k + (k + KB - 1) // KB - 1) // ((k + KB - 1) // KB)
 
 
-@njit(cache=True)
 def pack_right(b):
-    """The B panels of b (k, m), one k-block each of at most KB rows (see _pack), for
+    """The B panels of b (k, m), one k-block each of at most KB rows (see _panels), for
     gemm_panels: pack once, multiply many times."""
-    return _pack(b, tile_width(b), k_block(b.shape[0]))
+    return _pack(b, NV * (VEC_BYTES // b.itemsize), k_block(b.shape[0]))
 
 
-@njit(cache=True)
-def _gemm_with_panels(a, bp, c, ci, cj, m, threads, accumulate):
-    """c[ci:ci+n, cj:cj+m] (+)= a (n, k) @ b, b given as its panels bp (pack_right)."""
-    ap = _pack(a.T, MR, bp.shape[2])
-    tasks = _balanced(ap.shape[1], MC // MR)[0] * _balanced(bp.shape[1], NC // bp.shape[3])[0]
-    splits = min(ap.shape[0], max(1, (2 * threads + tasks - 1) // tasks))
-    _gemm_packed(ap, bp, c, ci, cj, a.shape[0], m, splits, accumulate)
-
-
-@njit(cache=True)
 def gemm_panels(a, bp, m, threads):
     """c (n, m) = a (n, k) @ b for b (k, m) packed by pack_right."""
     c = np.empty((a.shape[0], m), a.dtype)
-    _gemm_with_panels(a, bp, c, 0, 0, m, threads, False)
+    _gemm_packed(a, bp, c, 0, 0, m, threads, False)
     return c
 
 
-@njit(inline="always")
 def _chunk(size, budget, least):
     """How much of a dimension of `size` one chunk takes: budget, at least `least`."""
     return min(size, max(least, budget))
 
 
-@njit(cache=True)
 def gemm(a, b, threads):
     """c (n, m) = a (n, k) @ b (k, m) for float32/float64 arrays of any strides; c contiguous.
 
@@ -287,9 +300,12 @@ def gemm(a, b, threads):
     c = np.empty((n, m), a.dtype)  # the first k-chunk writes every element
     kc = k if k <= 8 * KB else _chunk(k, CHUNK // max(n, m) // KB * KB, KB)
     nc, mc = _chunk(n, CHUNK // kc, MC), _chunk(m, CHUNK // kc, NC)
+    if (kc, nc, mc) == (k, n, m):  # one chunk
+        _gemm_packed(a, pack_right(b), c, 0, 0, m, threads, False)
+        return c
     for k0 in range(0, k, kc):
         for i0 in range(0, n, nc):
             for j0 in range(0, m, mc):
-                _gemm_with_panels(a[i0:i0 + nc, k0:k0 + kc], pack_right(b[k0:k0 + kc, j0:j0 + mc]),
-                                  c, i0, j0, min(mc, m - j0), threads, k0 > 0)
+                _gemm_packed(a[i0:i0 + nc, k0:k0 + kc], pack_right(b[k0:k0 + kc, j0:j0 + mc]),
+                             c, i0, j0, min(mc, m - j0), threads, k0 > 0)
     return c

@@ -14,7 +14,9 @@ plain-loop teaching tier). Same primitives and signatures as numpy_ref.
     log_softmax (+backward) one parallel task per row, fused passes, a vectorised exp
 
 Kernels are @njit(parallel=True, cache=True): the first call compiles (seconds), later
-processes load the machine code from __pycache__. Nothing is compiled at import.
+processes load the machine code from __pycache__. Nothing is compiled at import. Python calls
+them, never another cached jitted function: such a caller could be cached without the launch
+of Numba's threading layer and crash a later process (see _numba_gemm's docstring).
 """
 
 import math
