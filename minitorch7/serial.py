@@ -38,9 +38,10 @@ Loading is bounded and checked before anything is built. ``load`` refuses, with 
   (a ``Linear(200000, 200000)`` with no 149 GiB of weights in the file is refused before
   anything is allocated), tensors of a type minitorch7 has no tensor for, float
   parameters that are not float32/float64, gradients unlike their tensors, arrays
-  listed but unused or used twice, references to undefined objects or to a module's own
-  parents, attributes that are methods, bookkeeping or submodules. The module
-  constructors that do run together allocate at most 4 x the inflation limit;
+  listed but unused or used twice, references to undefined objects or to a module from
+  inside itself, attributes that are methods, bookkeeping, submodules or disagree with
+  the constructor arguments (Linear's inputSize). The module constructors that do run
+  together allocate at most 4 x the inflation limit;
 * an array whose size, CRC or SHA-256 disagrees with the manifest, or whose .npy header
   disagrees with its manifest entry or holds Python objects.
 
@@ -52,6 +53,7 @@ opened at all raises the usual OSError (FileNotFoundError...).
 """
 
 import contextlib
+import functools
 import hashlib
 import inspect
 import io
@@ -94,6 +96,7 @@ _DTYPE_TEXT = re.compile(r"[<>|=]?[A-Za-z][0-9]{0,4}(\[[A-Za-z0-9]{1,4}\])?")
 _NPY_HEADER_MAX = 10000   # NumPy's own limit for a .npy header
 _CHUNK = 1 << 20
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
+_SCALARS = {type(None), bool, int, float, str}  # JSON's, as json.loads makes them
 _METHODS = {1: "shrink", 6: "implode", 9: "deflate64", 12: "bzip2", 14: "lzma", 93: "zstandard",
             95: "xz", 98: "ppmd", 99: "AES encryption"}
 
@@ -441,7 +444,7 @@ def predict_sizes(cls, args, kwargs):
     know, whose allocation is then bounded by its integer arguments). Raises SerialError
     when the arguments do not fit the constructor or are not sizes."""
     try:
-        bound = inspect.signature(cls.__init__).bind(None, *args, **kwargs)
+        bound = _signature(cls).bind(None, *args, **kwargs)
     except TypeError as e:
         raise SerialError(f"nn.{cls.__name__}: constructor arguments {_short(args)} "
                           f"{_short(kwargs)} do not fit ({e})") from None
@@ -454,6 +457,11 @@ def predict_sizes(cls, args, kwargs):
         return sizes(arguments)
     except SerialError as e:
         raise SerialError(f"nn.{cls.__name__}: {e}") from None
+
+
+@functools.cache
+def _signature(cls):
+    return inspect.signature(cls.__init__)
 
 
 def _short(value, limit=60):
@@ -516,6 +524,8 @@ class _Checker:
         self.cuda = False
         self.allocated, self.allocation_limit = 0, ALLOCATION_FACTOR * limit
         self.classes = module_classes()
+        for cls in self.classes.values():  # now: inspect's frames would count deep inside
+            _signature(cls)
 
     def check(self, tree):
         self.value(tree)
@@ -529,8 +539,8 @@ class _Checker:
     def value(self, node, define=True):
         if node is None or isinstance(node, bool | int | float | str):
             return node
-        if isinstance(node, list):
-            return [self.value(v, define) for v in node]
+        if isinstance(node, list):  # (JSON scalars inline: a long list of numbers is quick)
+            return [v if type(v) in _SCALARS else self.value(v, define) for v in node]
         if not isinstance(node, dict):
             raise SerialError(f"unexpected {type(node).__name__} in the manifest")
         tag = node.get("$")
@@ -678,7 +688,16 @@ class _Checker:
         self.define(node["id"], spec)
         spec.id = node["id"]
         self.active.add(spec.id)
-        self.children(spec, self._list(node["children"], f"nn.{name} children"))
+        children = self._list(node["children"], f"nn.{name} children")
+        if len(children) < len(spec.sizes.children or ()):
+            raise SerialError(f"nn.{name} has {len(spec.sizes.children)} children, the file "
+                              f"{len(children)}")
+        for i, child in enumerate(children):  # (recursing here: as deep as save goes)
+            target = self.child(spec, i, child)
+            if isinstance(target, _Built):
+                self.restore(_ModuleSpec(target.cls, target.sizes, target.args), child)
+            elif target and not isinstance(self.value(child), _ModuleSpec):
+                raise SerialError(f"nn.{name}: child {i} is not a module")
         dtypes, devices = set(), set()
         for group, expected in (("parameters", spec.sizes.params), ("buffers", spec.sizes.buffers)):
             saved = node[group]
@@ -726,42 +745,38 @@ class _Checker:
                                           f"array: {_short(buffer)}")
         self.active.discard(spec.id)
 
-    def children(self, spec, children):
+    def child(self, spec, i, child):
+        """Check child ``i`` of ``spec`` as far as it does not recurse: returns the _Built
+        module to restore it into, True to decode it as a new child (containers), or None
+        (a reference to the module already there)."""
         name, built = spec.cls.__name__, spec.sizes.children or []
-        if len(children) < len(built):
-            raise SerialError(f"nn.{name} has {len(built)} children, the file {len(children)}")
-        for i, child in enumerate(children):
-            if not isinstance(child, dict):
-                raise SerialError(f"nn.{name}: child {i} is {_short(child)}")
-            expected = built[i] if i < len(built) else None
-            if isinstance(expected, _Built):
-                if child.get("$") != "module":
-                    raise SerialError(f"nn.{name}: child {i} must be the {expected.cls.__name__} "
-                                      f"its constructor makes")
-                args = self.value(self._list(child.get("args"), "args"), define=False)
-                kwargs = self.value(child.get("kwargs"), define=False)
-                if not _same_args(args, expected.args) or kwargs not in ({}, None):
-                    raise SerialError(f"nn.{name}: child {i} has arguments {_short(args)}, the "
-                                      f"constructor makes nn.{expected.cls.__name__}"
-                                      f"{_short(expected.args)}")
-                self.restore(_ModuleSpec(expected.cls, expected.sizes, expected.args), child)
-                continue
-            if expected is not None or spec.sizes.children is None:  # an argument module, or
-                # one of gModule's (which its graph makes): the same module again
-                if child.get("$") != "ref":
-                    raise SerialError(f"nn.{name}: child {i} must refer to the module given "
-                                      f"to the constructor")
-                target = self.ref(child)
-                if expected is not None and target is not expected or \
-                        not isinstance(target, _ModuleSpec):
-                    raise SerialError(f"nn.{name}: child {i} is not the shared module")
-                continue
-            if not issubclass(spec.cls, Container):
-                raise SerialError(f"nn.{name} has {len(built)} children, the file "
-                                  f"{len(children)}")
-            target = self.value(child)
-            if not isinstance(target, _ModuleSpec):
-                raise SerialError(f"nn.{name}: child {i} is {_short(target)}, not a module")
+        if not isinstance(child, dict):
+            raise SerialError(f"nn.{name}: child {i} is {_short(child)}")
+        expected = built[i] if i < len(built) else None
+        if isinstance(expected, _Built):
+            if child.get("$") != "module":
+                raise SerialError(f"nn.{name}: child {i} must be the {expected.cls.__name__} "
+                                  f"its constructor makes")
+            args = self.value(self._list(child.get("args"), "args"), define=False)
+            kwargs = self.value(child.get("kwargs"), define=False)
+            if not _same_args(args, expected.args) or kwargs not in ({}, None):
+                raise SerialError(f"nn.{name}: child {i} has arguments {_short(args)}, the "
+                                  f"constructor makes nn.{expected.cls.__name__}"
+                                  f"{_short(expected.args)}")
+            return expected
+        if expected is not None or spec.sizes.children is None:  # an argument module, or
+            # one of gModule's (which its graph makes): the same module again
+            if child.get("$") != "ref":
+                raise SerialError(f"nn.{name}: child {i} must refer to the module given "
+                                  f"to the constructor")
+            target = self.ref(child)
+            if expected is not None and target is not expected or \
+                    not isinstance(target, _ModuleSpec):
+                raise SerialError(f"nn.{name}: child {i} is not the shared module")
+            return None
+        if not issubclass(spec.cls, Container):
+            raise SerialError(f"nn.{name} has {len(built)} children, the file has more")
+        return True
 
     def attributes(self, spec, attributes):
         name = spec.cls.__name__
@@ -769,8 +784,8 @@ class _Checker:
             raise SerialError(f"nn.{name}: attributes must be a JSON object")
         grads = {"grad" + p[:1].upper() + p[1:] for p in spec.sizes.params}
         for attr, value in attributes.items():
-            static = inspect.getattr_static(spec.cls, attr, None)
-            if attr.startswith("__") or callable(static) or isinstance(static, property) or \
+            static = next((vars(c)[attr] for c in spec.cls.__mro__ if attr in vars(c)), None)
+            if attr.startswith("__") or callable(static) or hasattr(static, "__get__") or \
                     attr in grads or attr in spec.sizes.params or attr in spec.sizes.buffers or \
                     (attr in _PROTECTED_ATTRIBUTES and value not in (None, [])):
                 raise SerialError(f"nn.{name}: attribute {attr!r} may not be set")
@@ -823,7 +838,7 @@ class _Decoder:
         if node is None or isinstance(node, bool | int | float | str):
             return node
         if isinstance(node, list):
-            return [self.value(v) for v in node]
+            return [v if type(v) in _SCALARS else self.value(v) for v in node]
         tag = node["$"]
         if tag == "tuple":
             return tuple(self.value(v) for v in node["items"])
@@ -1112,8 +1127,9 @@ class _Archive:
             raise SerialError("not a minitorch7 file (no format header)")
         if "manifest.json" not in self.infos:
             raise SerialError("truncated or corrupted file (no manifest)")
+        text = self._member("manifest.json", MAX_MANIFEST_BYTES)
         try:
-            manifest = json.loads(self._member("manifest.json", MAX_MANIFEST_BYTES))
+            manifest = json.loads(text)
         except RecursionError:
             raise SerialError("manifest.json: nested too deeply") from None
         except ValueError as e:

@@ -910,3 +910,22 @@ def test_evaluate_reads_a_cuda_saved_classifier_without_a_gpu(tmp_path, monkeypa
     cli.main(["evaluate", str(tmp_path / "mlp.t7"), "--datapath", "fixtures"])
     out, err = capsys.readouterr()
     assert "Test accuracy=" in out and "loaded on the CPU" in err
+
+
+def test_load_goes_as_deep_as_save_and_refuses_deeper_manifests_cleanly(tmp_path):
+    model = nn.Tanh()
+    for _ in range(300):
+        model = nn.Sequential().add(model)
+    torch.save(tmp_path / "deep.t7", model)
+    assert len(list(torch.load(tmp_path / "deep.t7").modules_depth_first())) == 301
+    path = tmp_path / "deeper.t7"
+    write_archive(path, None)
+    with zipfile.ZipFile(path) as archive:
+        members = {name: archive.read(name) for name in archive.namelist()}
+    members["manifest.json"] = members["manifest.json"].replace(
+        b'"object": null', b'"object": ' + b"[" * 100_000 + b"]" * 100_000)
+    with zipfile.ZipFile(path, "w") as archive:
+        for name, raw in members.items():
+            archive.writestr(name, raw)
+    with pytest.raises(SerialError, match="deeper.t7: manifest.json: nested too deeply"):
+        torch.load(path)
