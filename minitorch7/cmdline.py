@@ -110,10 +110,16 @@ def _typed(kind, name, test, what):
 
 positive_int = _typed(int, "positive_int", lambda v: v > 0, "a positive integer")
 count = _typed(int, "count", lambda v: v >= 0, "an integer >= 0")
-size_or_all = _typed(int, "size_or_all", lambda v: v > 0 or v == -1,
-                     "a positive integer, or -1 for all")
-size_or_default = _typed(int, "size_or_default", lambda v: v > 0 or v == -1,
-                         "a positive integer, or -1 for the default")
+
+
+def positive_int_or_minus_one(meaning):
+    """An argparse type: a positive integer, or -1 (``meaning``: 'for all', ...)."""
+    return _typed(int, "positive_int_or_minus_one", lambda v: v > 0 or v == -1,
+                  f"a positive integer, or -1 {meaning}")
+
+
+size_or_all = positive_int_or_minus_one("for all")
+size_or_default = positive_int_or_minus_one("for the default")
 finite_float = _typed(float, "finite_float", math.isfinite, "a finite number")
 positive_float = _typed(float, "positive_float", lambda v: math.isfinite(v) and v > 0,
                         "a positive finite number")

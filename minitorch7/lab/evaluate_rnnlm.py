@@ -28,7 +28,8 @@ def make_parser():
     parser.add_argument("--datapath", default=None, type=cmdline.datapath,
                         help="a folder holding ptb.*.txt, or 'fixtures' (None: "
                              "$MINITORCH7_DATA, else the cache, else a download)")
-    parser.add_argument("--nsample", type=cmdline.size_or_all, default=-1,
+    parser.add_argument("--nsample", type=cmdline.positive_int_or_minus_one("to evaluate"),
+                        default=-1,
                         help="generate this many words instead of evaluating (-1: evaluate)")
     parser.add_argument("--temperature", type=cmdline.positive_float, default=1.0,
                         help="below 1: likelier words; above 1: more surprising ones")
