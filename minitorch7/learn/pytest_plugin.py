@@ -23,7 +23,10 @@ from pathlib import Path
 import pytest
 
 _HOLE_TEXT = re.compile(r"NotImplementedError: (.*)")
-_EXAMPLE = re.compile(r"^(?:E\s+)?(Falsifying (?:explicit )?example:.*)$")
+# hypothesis's note on a failure: "Falsifying example: f(...)", "Failing test case: f(...)" in
+# newer releases
+_EXAMPLE_START = ("Falsifying example:", "Falsifying explicit example:", "Failing test case:")
+_EXAMPLE = re.compile(r"^(?:E\s+)?((?:" + "|".join(map(re.escape, _EXAMPLE_START)) + r").*)$")
 _MAX_FRAMES = 40
 _MAX_EXAMPLE_LINES = 12
 _RESULTS = []
@@ -87,8 +90,9 @@ def _record(report, outcome):
     example = getattr(report, "learn_example", None)
     if example is None and report.failed:
         example = _example_from_text(text)
-    if example is not None and "\nFalsifying" in message:  # pytest adds the exception's notes
-        message = message[:message.index("\nFalsifying")]
+    if example is not None:  # pytest adds the exception's notes to the message: drop them
+        cut = [message.index("\n" + s) for s in _EXAMPLE_START if "\n" + s in message]
+        message = message[:min(cut)] if cut else message
     _RESULTS.append({"nodeid": report.nodeid, "when": getattr(report, "when", "collect"),
                      "outcome": outcome or report.outcome, "message": message, "hole": hole,
                      "exception": getattr(report, "learn_exception", None),
@@ -137,12 +141,13 @@ def _frames(tb):
 
 
 def _example_from_notes(error, seen):
-    """Hypothesis's "Falsifying example: ..." note on ``error`` or inside its group."""
+    """Hypothesis's "Falsifying example: ..." (or "Failing test case: ...") note on
+    ``error`` or inside its group."""
     if error is None or id(error) in seen:
         return None
     seen.add(id(error))
     notes = [str(note) for note in getattr(error, "__notes__", ())]
-    starts = [i for i, note in enumerate(notes) if note.startswith("Falsifying")]
+    starts = [i for i, note in enumerate(notes) if note.startswith(_EXAMPLE_START)]
     if starts:  # the last example, then hypothesis's "Draw 1: ..." notes after it
         draws = [n for n in notes[starts[-1] + 1:] if n.startswith("Draw ")]
         return _clip("\n".join([notes[starts[-1]], *draws]).splitlines())
