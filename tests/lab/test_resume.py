@@ -119,6 +119,19 @@ def test_rnnlm_with_dropout_resumes_exactly(trainsize, tmp_path, capsys, monkeyp
     assert "mean norm" not in "".join(whole.values())  # clipping off: no 'mean norm = nan'
 
 
+@pytest.fixture
+def ctrl_c_reaches_python():
+    """Ctrl-C handled as in a terminal even when the test run ignores SIGINT (a shell's
+    background job does: Python then keeps it ignored, and so does minitorch7)."""
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, previous)
+
+
+def _sigint_as_in_a_terminal():
+    signal.signal(signal.SIGINT, signal.SIG_DFL)  # in the child, before it execs Python
+
+
 def test_a_real_sigint_then_resume_gives_the_uninterrupted_losses(tmp_path, capsys):
     """A child process gets SIGINT somewhere after its 3rd epoch; resumed to 2 more epochs
     than its checkpoint holds, the epochs match one uninterrupted run's."""
@@ -126,7 +139,7 @@ def test_a_real_sigint_then_resume_gives_the_uninterrupted_losses(tmp_path, caps
     child = subprocess.Popen(
         [sys.executable, "-m", "minitorch7", "lab", "mlp", *argv, "--maxepoch", "100000",
          "--savepath", tmp_path / "cut"], cwd=ROOT, stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE, text=True)
+        stderr=subprocess.PIPE, text=True, preexec_fn=_sigint_as_in_a_terminal)
     lines = []
     for line in child.stdout:
         lines.append(line)
@@ -210,7 +223,8 @@ def test_the_best_model_is_written_before_the_checkpoint_that_names_it(tmp_path,
     assert load(state["best_path"])["epoch"] == 1
 
 
-def test_a_ctrl_c_during_the_saves_waits_for_them(tmp_path, capsys, monkeypatch):
+def test_a_ctrl_c_during_the_saves_waits_for_them(tmp_path, capsys, monkeypatch,
+                                                  ctrl_c_reaches_python):
     real_save = checkpoint.save
 
     def save_with_a_sigint(path, obj):
