@@ -231,6 +231,19 @@ def perplexity(mean_nll):
     return math.exp(min(mean_nll, 700.0))
 
 
+def trained_any(state, opt, first):
+    """After the epoch loop of a lab script (``first``: the first epoch this run was to
+    train): False, saying so, when no epoch was ever trained (nothing is saved); a note when
+    the checkpoint was already past --maxepoch."""
+    if state["epoch"] == 0:
+        print(f"No epoch trained (--maxepoch {opt.maxepoch}): nothing saved")
+        return False
+    if first > opt.maxepoch:
+        print(f"Nothing to train: the checkpoint is at epoch {state['epoch']}, --maxepoch is "
+              f"{opt.maxepoch}")
+    return True
+
+
 def fit_classifier(model, opt, trainset, validset, paths):
     """The lab's training loop for MNIST classifiers (MLP and CNN).
 
@@ -275,12 +288,8 @@ def fit_classifier(model, opt, trainset, validset, paths):
                 checkpoints.save(state, best)  # the best model first, then the checkpoint
                 if best is not None:
                     print(f"New maxima : {accuracy:f} @ {epoch}", flush=True)
-    if state["epoch"] == 0:
-        print(f"No epoch trained (--maxepoch {opt.maxepoch}): nothing saved")
+    if not trained_any(state, opt, first):
         return None
-    if first > opt.maxepoch:
-        print(f"Nothing to train: the checkpoint is at epoch {state['epoch']}, --maxepoch is "
-              f"{opt.maxepoch}")
     print(f"Best validation accuracy {state['best_accuracy']:f} at epoch "
           f"{state['best_epoch']}; model saved to {state['best_path']}")
     return state["best_accuracy"]

@@ -71,6 +71,8 @@ import numpy as np
 
 from . import nn
 from .autograd import Variable
+from .bounded_io import CHUNK as _CHUNK
+from .bounded_io import read_exact as _read_exact
 from .nn.container import Container
 from .nn.graph import Node
 from .nn.module import Module
@@ -94,7 +96,6 @@ _PROTECTED_ATTRIBUTES = _SKIPPED_ATTRIBUTES | {"_momentum", "_graph_input", "_pe
 _ARRAY_NAME = re.compile(r"arrays/[0-9]{1,9}\.npy")
 _DTYPE_TEXT = re.compile(r"[<>|=]?[A-Za-z][0-9]{0,4}(\[[A-Za-z0-9]{1,4}\])?")
 _NPY_HEADER_MAX = 10000   # NumPy's own limit for a .npy header
-_CHUNK = 1 << 20
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
 _SCALARS = {type(None), bool, int, float, str}  # JSON's, as json.loads makes them
 _METHODS = {1: "shrink", 6: "implode", 9: "deflate64", 12: "bzip2", 14: "lzma", 93: "zstandard",
@@ -1046,18 +1047,6 @@ def _check_header(path):
     if head[:4] != _ZIP_HEADER or head[_MAGIC_AT:] != MAGIC_NAME.encode():
         raise SerialError(f"not a minitorch7 file (it starts with {head[:12]!r})")
     return total
-
-
-def _read_exact(f, n):
-    """Up to ``n`` bytes from ``f`` (fewer only at its end)."""
-    parts, left = [], n
-    while left > 0:
-        data = f.read(min(left, _CHUNK))
-        if not data:
-            break
-        parts.append(data)
-        left -= len(data)
-    return b"".join(parts)
 
 
 class _HashingReader:

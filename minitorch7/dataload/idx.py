@@ -20,11 +20,12 @@ import zlib
 
 import numpy as np
 
+from ..bounded_io import CHUNK as _CHUNK
+from ..bounded_io import read_exact as _read_exact
 from .sources import DataFormatError
 
 DTYPES = {0x08: ">u1", 0x09: ">i1", 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
 MAX_INFLATED_BYTES = 1 << 30   # what a gzipped IDX file may inflate to, by default
-_CHUNK = 1 << 20
 
 
 def read_idx(path: str | os.PathLike, max_bytes: int | None = None) -> np.ndarray:
@@ -50,17 +51,6 @@ def read_idx(path: str | os.PathLike, max_bytes: int | None = None) -> np.ndarra
 def parse_idx(raw: bytes, name: str = "<bytes>") -> np.ndarray:
     """Parse IDX bytes; ``name`` is used in error messages."""
     return _read(io.BytesIO(raw), name, len(raw), len(raw))
-
-
-def _read_exact(f, n: int) -> bytes:
-    parts, left = [], n
-    while left > 0:
-        data = f.read(min(left, _CHUNK))
-        if not data:
-            break
-        parts.append(data)
-        left -= len(data)
-    return b"".join(parts)
 
 
 def _read(f, name: str, size: int | None, limit: int) -> np.ndarray:

@@ -213,12 +213,8 @@ def main(argv=None):
                 checkpoints.save(state, best)  # the best model first, then the checkpoint
                 if best is not None:
                     print(f"Found new minima. Saving to {best_path}", flush=True)
-    if state["epoch"] == 0:
-        print(f"No epoch trained (--maxepoch {opt.maxepoch}): nothing saved")
+    if not experiment.trained_any(state, opt, first):
         return None
-    if first > opt.maxepoch:
-        print(f"Nothing to train: the checkpoint is at epoch {state['epoch']}, --maxepoch is "
-              f"{opt.maxepoch}")
     print(f"Best validation perplexity {state['best_ppl']:.2f} at epoch {state['best_epoch']}; "
           f"model saved to {state['best_path']}")
     return state["best_ppl"]
