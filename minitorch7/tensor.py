@@ -66,6 +66,11 @@ def _fmt_size(shape):
     return "x".join(map(str, shape))
 
 
+class NotOneElementError(RuntimeError, ValueError):
+    """A tensor of more (or fewer) than one element used as one Python number (float(t),
+    int(t), bool(t), t.item()). A RuntimeError as in PyTorch, and a ValueError."""
+
+
 class Tensor(Variable):
     """Tensor(2, 3) allocates (zeros) of the default type; Tensor(data) copies data;
     Tensor() is empty (no elements), as in Torch7."""
@@ -148,9 +153,44 @@ class Tensor(Variable):
         return self.numpy() if dtype is None else self.numpy().astype(dtype)
 
     def item(self):
+        """The one element as a Python number (float, int or bool), as in PyTorch."""
+        return self._number("item")
+
+    def _number(self, what):
         if self.data.size != 1:
-            raise ValueError(f"item: tensor has {self.data.size} elements, expected 1")
+            raise NotOneElementError(
+                f"{what}: tensor has {self.data.size} elements, expected 1 (size "
+                f"{_fmt_size(self.shape)}): only a one-element tensor is a Python number")
         return shape_ops.to_device(self.data, "cpu").reshape(()).item()
+
+    # ---- Python numbers (docs/tensors.md): one-element tensors only, as in PyTorch ----
+    def __float__(self):
+        return float(self._number("float()"))
+
+    def __int__(self):
+        return int(self._number("int()"))
+
+    def __index__(self):
+        if self.dtype.kind not in "iub":
+            raise TypeError(f"only integer tensors of a single element can be used as an "
+                            f"index, not a tensor of {self.dtype} (convert with .long())")
+        return int(self._number("index"))
+
+    def __bool__(self):
+        if self.data.size != 1:
+            raise NotOneElementError(
+                f"the truth value of a tensor with {self.data.size} elements is ambiguous; "
+                "reduce it to one element first (t.sum(), t.max(), ...)")
+        return bool(self.item())
+
+    def __format__(self, spec):
+        if self.data.size == 1 and spec:
+            return format(self._number("format"), spec)
+        if spec:
+            raise TypeError(f"unsupported format string {spec!r} for a tensor of "
+                            f"{self.data.size} elements: only one-element tensors format "
+                            "as numbers")
+        return str(self)
 
     def tolist(self):
         return shape_ops.to_device(self.data, "cpu").tolist()

@@ -14,7 +14,7 @@ import math
 
 import numpy as np
 
-from ..autograd import Variable, no_grad, run_backward
+from ..autograd import Variable, no_grad, run_backward, topological_order
 from ..device import array_module
 from ..ops.shape import to_device
 from ..random import generator
@@ -235,7 +235,11 @@ class Module:
         raise NotImplementedError(f"{type(self).__name__} does not define updateOutput")
 
     def forward(self, input):
-        """Compute ``output`` and record the graph that ``backward`` walks."""
+        """Compute ``output`` and record the graph that ``backward`` walks.
+
+        The graph of the previous forward is freed first (its saved values dropped, even
+        if someone still holds its output): a module keeps one graph, its latest."""
+        _free_graph(self.output)
         self._graph_input = map_table(_graph_leaf, input)
         self._pending_grads = None
         self.output = self.updateOutput(self._graph_input)
@@ -299,7 +303,9 @@ class Module:
             leaf.grad = None  # gradInput is this backward's, not a sum over calls
         pairs = [(o, g) for o, g in zip(outputs, grads) if o.requires_grad]
         if pairs:
-            run_backward([o for o, _ in pairs], [g for _, g in pairs])
+            # the graph is kept (one per module: the next forward frees it), so backward
+            # may be called again after one forward, adding to the gradients as in Torch7
+            run_backward([o for o, _ in pairs], [g for _, g in pairs], retain_graph=True)
         self.gradInput = map_table(_grad_of, self._graph_input)
 
     # ---- recurrent state (Torch7's rnn gives every module these) -------------------
@@ -388,6 +394,17 @@ class Module:
 
     def __repr__(self):
         return "nn." + type(self).__name__
+
+
+def _free_graph(output):
+    """Drop the saved values of the graph that made ``output`` (a tensor or a table)."""
+    if output is None:
+        return
+    roots = [t._ctx for t in flatten_table(output)
+             if isinstance(t, Variable) and t._ctx is not None]
+    if roots:
+        for ctx in topological_order(*roots):
+            ctx.free()
 
 
 def _grad_of(leaf):

@@ -272,3 +272,60 @@ def test_zero_grad_and_update_parameters_step_every_parameter_in_place():
     model.zeroGradParameters()
     assert all(not g.numpy().any() for g in grads)
     assert model.parameters()[1][0] is grads[0]  # zeroed in place, not replaced
+
+
+def test_backward_twice_after_one_forward_accumulates():
+    """Torch7: backward may be called again after one forward; the parameter gradients
+    add up (until zeroGradParameters) and gradInput is the same each time."""
+    torch.manualSeed(3)
+    model = mlp().add(nn.Tanh())
+    x, g = torch.Tensor(5, 3).uniform(-1, 1), torch.Tensor(5, 2).uniform(-1, 1)
+    model.zeroGradParameters()
+    model.forward(x)
+    first = model.backward(x, g).clone()
+    once = [p.clone() for p in model.parameters()[1]]
+    second = model.backward(x, g)
+    np.testing.assert_allclose(second.numpy(), first.numpy(), rtol=1e-6)
+    for grad, one in zip(model.parameters()[1], once):
+        np.testing.assert_allclose(grad.numpy(), 2 * one.numpy(), rtol=1e-5, atol=1e-7)
+    model.zeroGradParameters()
+    model.backward(x, g)
+    for grad, one in zip(model.parameters()[1], once):
+        np.testing.assert_allclose(grad.numpy(), one.numpy(), rtol=1e-5, atol=1e-7)
+
+
+def test_backward_with_scale_twice_after_one_forward():
+    torch.manualSeed(4)
+    model = mlp()
+    x, g = torch.Tensor(2, 3).uniform(-1, 1), torch.Tensor(2, 2).uniform(-1, 1)
+    model.zeroGradParameters()
+    model.forward(x)
+    model.backward(x, g)
+    once = [p.clone() for p in model.parameters()[1]]
+    model.backward(x, g, 0.5)
+    for grad, one in zip(model.parameters()[1], once):
+        np.testing.assert_allclose(grad.numpy(), 1.5 * one.numpy(), rtol=1e-5, atol=1e-7)
+
+
+def test_a_new_forward_frees_the_previous_graph():
+    """At most one graph per module: the one of its latest forward. The output of an
+    earlier forward (still held here) has its saved values dropped."""
+    torch.manualSeed(5)
+    model = mlp().add(nn.Tanh())
+    x = torch.Tensor(2, 3).uniform(-1, 1)
+    old = model.forward(x)
+    model.backward(x, torch.Tensor(2, 2).fill(1))
+    assert old._ctx.saved  # kept after backward, for another backward
+    model.forward(x)
+    assert not old._ctx.saved and old._ctx.freed
+    with pytest.raises(RuntimeError, match="second time"):
+        old.sum().backward()
+    model.backward(x, torch.Tensor(2, 2).fill(1))  # the new graph is there
+
+
+def test_criterion_backward_twice():
+    criterion = nn.MSECriterion()
+    x, y = torch.Tensor([[1.0, 2.0]]), torch.Tensor([[0.0, 0.0]])
+    criterion.forward(x, y)
+    first = criterion.backward(x, y).clone()
+    np.testing.assert_allclose(criterion.backward(x, y).numpy(), first.numpy())
