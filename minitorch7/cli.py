@@ -3,6 +3,7 @@
     minitorch7 lab logreg|mlp|cnn|rnnlm [options]   run an exercise's solution
     minitorch7 evaluate MODEL                       test accuracy or perplexity
     minitorch7 sample MODEL --nsample 200           generate text from a language model
+    minitorch7 export MODEL OUT.safetensors         its weights under PyTorch's names
     minitorch7 repl                                 Python with minitorch7 and nn imported
     minitorch7 learn list|show|make|check           the missing-pieces tooling
 
@@ -78,6 +79,25 @@ def _sample(args, rest):
                                   str(args.nsample), *rest], "minitorch7 sample")
 
 
+def _export(args, rest):
+    from . import interop
+
+    saved = cmdline.read_model(args.model)
+    out = Path(args.out)
+    if out.is_dir():
+        raise cmdline.UsageError(f"{args.out}: is a folder, not a file to write")
+    if not out.parent.is_dir():
+        raise cmdline.UsageError(f"{args.out}: its folder {out.parent} does not exist")
+    try:
+        tensors = interop.state_dict(saved["model"])
+    except interop.InteropError as error:
+        raise cmdline.UsageError(f"{args.model}: {error}") from None
+    interop.write_safetensors(out, tensors, {"format": "pt", "producer": "minitorch7",
+                                             "kind": str(saved.get("kind", "classifier"))})
+    print(f"{args.out}: {len(tensors)} tensors under torch.nn's names "
+          f"({', '.join(list(tensors)[:3])}{' ...' if len(tensors) > 3 else ''})")
+
+
 def _repl(args, rest):
     banner = ("minitorch7 - like Torch7's th.\n"
               "Imported: torch (minitorch7), nn, optim. Try: torch.FloatTensor(2, 3).fill(1)")
@@ -136,6 +156,16 @@ def build_parser() -> argparse.ArgumentParser:
     sample.add_argument("--nsample", type=cmdline.positive_int, default=200,
                         help="words to generate")
     sample.set_defaults(run=_sample)
+    export = commands.add_parser(
+        "export", help="write a saved model's weights for PyTorch (safetensors)",
+        description="Write a saved model's parameters and buffers to a safetensors file,\n"
+                    "under the names state_dict() gives them in the equivalent torch.nn\n"
+                    "model (see minitorch7.interop). A GRU is refused: Torch7's computes\n"
+                    "something else than torch.nn.GRU.")
+    export.add_argument("model", metavar="MODEL",
+                        help="a model saved by minitorch7 lab: <savepath>/<id>.t7")
+    export.add_argument("out", metavar="OUT.safetensors", help="the file to write")
+    export.set_defaults(run=_export)
     repl = commands.add_parser("repl", help="an interactive prompt, like Torch7's th")
     repl.set_defaults(run=_repl)
     add_learn_subparser(commands)
