@@ -4,8 +4,9 @@
     a = torch.FloatTensor(2, 3).uniform(0, 1)
 """
 
-from . import image
+from . import blas, cuda, image
 from .autograd import enable_grad, gradcheck, no_grad
+from .blas import addmm, addmv, addr, cumsum, dot, mm, mv, norm, repeatTensor, sort, topk
 from .creation import (
                        ByteTensor,
                        DoubleTensor,
@@ -31,10 +32,15 @@ from .random import manualSeed
 from .serial import load, save
 from .tensor import Tensor, getdefaulttensortype, matmul, setdefaulttensortype
 
-mm = matmul
+blas.install(Tensor)
+CudaTensor = cuda.FloatTensor
+CudaDoubleTensor = cuda.DoubleTensor
+CudaLongTensor = cuda.LongTensor
 
-__all__ = ["ByteTensor", "DoubleTensor", "FloatTensor", "IntTensor", "LongTensor", "Tensor",
-           "arange", "cat", "draw", "enable_grad", "eye", "from_numpy", "getdefaulttensortype",
-           "gradcheck", "image", "linspace", "load", "manualSeed", "matmul", "mm", "no_grad",
-           "ones", "rand", "randn", "range", "save", "setdefaulttensortype", "stack", "tensor",
-           "where", "zeros"]
+__all__ = ["ByteTensor", "CudaDoubleTensor", "CudaLongTensor", "CudaTensor", "DoubleTensor",
+           "FloatTensor", "IntTensor", "LongTensor", "Tensor", "addmm", "addmv", "addr",
+           "arange", "blas", "cat", "cuda", "cumsum", "dot", "draw", "enable_grad", "eye",
+           "from_numpy", "getdefaulttensortype", "gradcheck", "image", "linspace", "load",
+           "manualSeed", "matmul", "mm", "mv", "no_grad", "norm", "ones", "rand", "randn",
+           "range", "repeatTensor", "save", "setdefaulttensortype", "sort", "stack", "tensor",
+           "topk", "where", "zeros"]

@@ -38,3 +38,22 @@ def require(what: str = "this operation") -> None:
         "(numba.cuda.is_available() is False). Use a machine with an NVIDIA GPU and driver, "
         "or set NUMBA_ENABLE_CUDASIM=1 before importing minitorch7 to run the CUDA kernels "
         "in Numba's (slow) simulator.")
+
+
+def _cuda_typed(name):
+    def constructor(*args, requires_grad=False):
+        """torch.cuda.{name}(sizes...) or (data): the CPU constructor's tensor, on the GPU."""
+        from . import creation
+
+        out = getattr(creation, name)(*args).cuda()
+        return out.requires_grad_(requires_grad) if requires_grad else out
+
+    constructor.__name__ = constructor.__qualname__ = name
+    constructor.__doc__ = constructor.__doc__.format(name=name)
+    return constructor
+
+
+# torch.cuda.FloatTensor(2, 3) as PyTorch spells it; torch.CudaTensor is Torch7's name
+FloatTensor = _cuda_typed("FloatTensor")
+DoubleTensor = _cuda_typed("DoubleTensor")
+LongTensor = _cuda_typed("LongTensor")

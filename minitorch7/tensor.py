@@ -374,9 +374,12 @@ class Tensor(Variable):
         return self._inplace(self.data / _data(other))
 
     def addmm(self, *args):
-        """self = beta * M + alpha * (A @ B). Forms: (M, A, B) or (beta, M, alpha, A, B)."""
-        beta, M, alpha, A, B = (1, *args[:1], 1, *args[1:]) if len(args) == 3 else args
-        A, B, M = _data(A), _data(B), _data(M)
+        """self = beta * M + alpha * (A @ B): Torch7's ([beta,] [M,] [alpha,] A, B), M self when
+        left out (``M:addmm(A, B)`` is M += A @ B)."""
+        from .blas import split_blas_args
+
+        _, beta, M, alpha, A, B = split_blas_args("addmm", args)
+        A, B, M = _data(A), _data(B), _data(self if M is None else M)
         if A.ndim != 2 or B.ndim != 2:
             raise ValueError(f"addmm: expects 2-D matrices, got A {_fmt_size(A.shape)} and "
                              f"B {_fmt_size(B.shape)}")
@@ -391,8 +394,10 @@ class Tensor(Variable):
 
     def addmv(self, *args):
         """self = beta * v + alpha * (M @ x). Forms: (v, M, x) or (beta, v, alpha, M, x)."""
-        beta, v, alpha, M, x = (1, *args[:1], 1, *args[1:]) if len(args) == 3 else args
-        M, x = _data(M), _data(x)
+        from .blas import split_blas_args
+
+        _, beta, v, alpha, M, x = split_blas_args("addmv", args)
+        v, M, x = (self if v is None else v), _data(M), _data(x)
         if M.ndim != 2 or x.ndim != 1 or M.shape[1] != x.shape[0]:
             raise ValueError(f"addmv: M is {_fmt_size(M.shape)} but x is "
                              f"{_fmt_size(x.shape)}")
@@ -401,8 +406,10 @@ class Tensor(Variable):
 
     def addr(self, *args):
         """self = beta * M + alpha * outer(x, y). Forms: (M, x, y) or (beta, M, alpha, x, y)."""
-        beta, M, alpha, x, y = (1, *args[:1], 1, *args[1:]) if len(args) == 3 else args
-        x, y = _data(x), _data(y)
+        from .blas import split_blas_args
+
+        _, beta, M, alpha, x, y = split_blas_args("addr", args)
+        M, x, y = (self if M is None else M), _data(x), _data(y)
         if x.ndim != 1 or y.ndim != 1 or self.shape != (x.size, y.size):
             raise ValueError(f"addr: self is {_fmt_size(self.shape)} but the outer product "
                              f"of x ({_fmt_size(x.shape)}) and y ({_fmt_size(y.shape)}) is "

@@ -714,6 +714,12 @@ class CudaArray:
     def T(self):
         return self.transpose()
 
+    def swapaxes(self, a, b):
+        """A view with dims ``a`` and ``b`` swapped (NumPy's swapaxes; matmul's backward)."""
+        axes = list(range(self.ndim))
+        axes[a % self.ndim], axes[b % self.ndim] = axes[b % self.ndim], axes[a % self.ndim]
+        return self.transpose(axes)
+
     def copy(self):
         return unary("identity", self)
 
