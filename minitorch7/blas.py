@@ -20,47 +20,26 @@ from .autograd import Variable
 from .ops import tensormath
 from .tensor import Tensor, _data, _fmt_size, matmul
 
+# Torch7's argument forms after the optional result tensor: t a tensor, n a number
+_FORMS = {"ttt": "Mxy", "nttt": "aMxy", "tntt": "Mbxy", "ntntt": "aMbxy",
+          "tt": "xy", "ntt": "bxy", "nntt": "abxy"}
 
-def split_blas_args(name, args, needs_matrix=True):
-    """Torch7's ([res,] [v1,] M, [v2,] x, y) -> (res, v1, M, v2, x, y); M None when left
-    out (the method forms then use self). Numbers before M scale M, a number after it
-    scales the product."""
-    tensors = [a for a in args if isinstance(a, Variable)]
-    if len(tensors) not in (2, 3, 4) or any(
-            not isinstance(a, Variable | numbers.Number) for a in args):
+
+def split_blas_args(name, args):
+    """Torch7's ([res,] [v1,] M, [v2,] x, y) -> (res, v1, M, v2, x, y), numbers 1 when
+    left out. M None when left out (the method forms then use self: ``M.addmm(A, B)``);
+    without M, one number scales the product, two are (v1, v2)."""
+    args = list(args)
+    kinds = "".join("t" if isinstance(a, Variable) else
+                    "n" if isinstance(a, numbers.Number) else "?" for a in args)
+    res = None
+    if kinds.count("t") == 4 and kinds.startswith("t"):
+        res, args, kinds = args[0], args[1:], kinds[1:]
+    if kinds not in _FORMS:
         raise TypeError(f"{name}: expected ([res,] [v1,] M, [v2,] x, y), got "
-                        f"{', '.join(type(a).__name__ for a in args)}")
-    res = M = None
-    rest = list(args)
-    if len(tensors) == 4:
-        if not isinstance(rest[0], Variable):
-            raise TypeError(f"{name}: the result tensor comes first")
-        res, rest = rest[0], rest[1:]
-    v1, v2, seen = 1, 1, 0
-    numbers_before, numbers_after = [], []
-    for a in rest:
-        if isinstance(a, Variable):
-            seen += 1
-            if seen == 1 and len(tensors) - (res is not None) == 3:
-                M = a
-        elif seen == 0:
-            numbers_before.append(a)
-        else:
-            numbers_after.append(a)
-    x, y = [a for a in rest if isinstance(a, Variable)][-2:]
-    if M is None:  # M:addmm(v1, v2, A, B) or M:addmm(v2, A, B)
-        if len(numbers_before) == 2:
-            v1, v2 = numbers_before
-        elif len(numbers_before) == 1:
-            v2 = numbers_before[0]
-        numbers_after = numbers_after if not numbers_after else [None] * 3
-    else:
-        v1 = numbers_before[0] if numbers_before else 1
-        v2 = numbers_after[0] if numbers_after else 1
-    if len(numbers_before) > 2 or len(numbers_after) > 1 or (M is not None
-                                                             and len(numbers_before) > 1):
-        raise TypeError(f"{name}: expected ([res,] [v1,] M, [v2,] x, y)")
-    return res, v1, M, v2, x, y
+                        f"({', '.join(type(a).__name__ for a in args)})")
+    got = dict(zip(_FORMS[kinds], args))
+    return res, got.get("a", 1), got.get("M"), got.get("b", 1), got["x"], got["y"]
 
 
 def _combine(name, res, v1, M, v2, product):
