@@ -2,7 +2,8 @@
 
 Matrices print as rows; 1-D tensors print one value per line; higher dims print each
 trailing matrix under a header like ``(1,.,.) =``. Printing numbers positions from 1
-exactly as Torch7 (and the lab's slides) did; indexing itself is 0-based.
+exactly as Torch7 (and the lab's slides) did; indexing itself is 0-based. The text ends
+with a newline, as Torch7's does, so ``print(a, b)`` starts ``b`` on a line of its own.
 """
 
 import numpy as np
@@ -29,9 +30,9 @@ def _matrix(m, fmt):
 
 def format_tensor(array: np.ndarray, type_name: str) -> str:
     if array.ndim == 0:
-        return f"{array.item()}\n[{type_name} of size scalar]"
+        return f"{array.item()}\n[{type_name} of size scalar]\n"
     if array.size == 0:
-        return f"[{type_name} with no dimension]"
+        return f"[{type_name} with no dimension]\n"
     fmt = _formatter(array)
     if array.ndim == 1:
         body = "\n".join(fmt(v) for v in array)
@@ -43,4 +44,4 @@ def format_tensor(array: np.ndarray, type_name: str) -> str:
             header = "(" + ",".join(str(i + 1) for i in index) + ",.,.) ="
             blocks.append(header + "\n" + _matrix(array[index], fmt))
         body = "\n\n".join(blocks)
-    return f"{body}\n[{type_name} of size {'x'.join(map(str, array.shape))}]"
+    return f"{body}\n[{type_name} of size {'x'.join(map(str, array.shape))}]\n"

@@ -52,6 +52,17 @@ class Container(Module):
         lines.append("}")
         return "\n".join(lines)
 
+    def _repr_branches(self):
+        """Torch7's picture of modules side by side (ConcatTable, ParallelTable, Concat)."""
+        lines = [f"nn.{type(self).__name__} {{", "  input"]
+        for i, m in enumerate(self.modules):
+            last = i == len(self.modules) - 1
+            arrow, indent = ("   `-> ", "       ") if last else ("  |`-> ", "  |    ")
+            child = repr(m).replace("\n", "\n  " + indent)
+            lines.append(f"  {arrow}({i + 1}): {child}")
+        lines += ["     ... -> output", "}"]
+        return "\n".join(lines)
+
 
 class Sequential(Container):
     """output = m_n(...m_2(m_1(input)))."""
@@ -74,7 +85,7 @@ class ConcatTable(Container):
         return [self._run(m, input) for m in self.modules]
 
     def __repr__(self):
-        return self._repr_lines("input", "")
+        return self._repr_branches()
 
 
 class ParallelTable(Container):
@@ -87,7 +98,7 @@ class ParallelTable(Container):
         return [self._run(m, x) for m, x in zip(self.modules, input)]
 
     def __repr__(self):
-        return self._repr_lines("input", "")
+        return self._repr_branches()
 
 
 class Concat(Container):
@@ -101,4 +112,4 @@ class Concat(Container):
         return cat([self._run(m, input) for m in self.modules], self.dimension)
 
     def __repr__(self):
-        return self._repr_lines("input", "")
+        return self._repr_branches()
