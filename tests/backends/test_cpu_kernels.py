@@ -12,40 +12,23 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from kernel_cases import (
+    DTYPES,
+    LAYOUTS,
+    close,
+    conv_cases,
+    conv_inputs,
+    data,
+    layout,
+    pool_args,
+    pool_cases,
+    tol,
+)
 
 from minitorch7 import backends
 from minitorch7.backends import numba_cpu, numpy_ref
 
 FAST = settings(max_examples=12, deadline=None)
-DTYPES = st.sampled_from([np.float32, np.float64])
-LAYOUTS = st.sampled_from(["contiguous", "transposed", "strided"])
-
-
-def tol(dtype):
-    return dict(rtol=2e-4, atol=2e-4) if dtype == np.float32 else dict(rtol=1e-10, atol=1e-10)
-
-
-def data(seed, shape, dtype):
-    return np.random.default_rng(seed).standard_normal(shape).astype(dtype)
-
-
-def layout(x, how):
-    """The same values as x, laid out contiguous, transposed (F order) or with a step."""
-    if how == "transposed":
-        out = np.asfortranarray(x)
-    elif how == "strided":
-        big = np.zeros(x.shape[:-1] + (2 * x.shape[-1],), x.dtype)
-        big[..., ::2] = x
-        out = big[..., ::2]
-    else:
-        return x
-    assert x.size <= 1 or sum(n > 1 for n in x.shape) < 2 or not out.flags.c_contiguous
-    return out
-
-
-def close(got, want, dtype):
-    assert got.shape == want.shape and got.dtype == dtype, (got.shape, want.shape, got.dtype)
-    np.testing.assert_allclose(got, want, **tol(dtype))
 
 
 # ---------------------------------------------------------------- selection
@@ -169,36 +152,19 @@ def conv_by_formula(x, w, b, stride, padding):
     return y + b[:, None, None]
 
 
-conv_cases = st.fixed_dictionaries({
-    "bsz": st.integers(1, 3), "c": st.integers(1, 3), "o": st.integers(1, 5),
-    "h": st.integers(1, 8), "w": st.integers(1, 8), "kh": st.integers(1, 4),
-    "kw": st.integers(1, 4), "stride": st.tuples(st.integers(1, 3), st.integers(1, 3)),
-    "padding": st.tuples(st.integers(0, 2), st.integers(0, 2))})
-
-
-def conv_inputs(case, dtype, seed):
-    (ph, pw), (kh, kw) = case["padding"], (case["kh"], case["kw"])
-    kh = min(kh, case["h"] + 2 * ph)
-    kw = min(kw, case["w"] + 2 * pw)
-    x = data(seed, (case["bsz"], case["c"], case["h"], case["w"]), dtype)
-    w = data(seed + 1, (case["o"], case["c"], kh, kw), dtype)
-    b = data(seed + 2, (case["o"],), dtype)
-    return x, w, b
-
-
 @settings(max_examples=8, deadline=None)
-@given(case=conv_cases, seed=st.integers(0, 999))
+@given(case=conv_cases(), seed=st.integers(0, 999))
 def test_reference_conv_matches_formula(case, seed):
-    x, w, b = conv_inputs(case, np.float64, seed)
+    x, w, b, _, _ = conv_inputs(case, np.float64, seed)
     want = conv_by_formula(x, w, b, case["stride"], case["padding"])
     close(numpy_ref.conv2d_forward(x, w, b, case["stride"], case["padding"]), want, np.float64)
 
 
 @settings(max_examples=8, deadline=None)
-@given(case=conv_cases, seed=st.integers(0, 999))
+@given(case=conv_cases(), seed=st.integers(0, 999))
 def test_reference_conv_backward_is_the_adjoint(case, seed):
     """<conv(x, w), gy> = <x, backward_input(gy)> = <w, backward_weight(gy)>; gb = sum gy."""
-    x, w, b = conv_inputs(case, np.float64, seed)
+    x, w, b, _, _ = conv_inputs(case, np.float64, seed)
     s, p = case["stride"], case["padding"]
     y = numpy_ref.conv2d_forward(x, w, None, s, p)
     gy = data(seed + 3, y.shape, np.float64)
@@ -211,10 +177,10 @@ def test_reference_conv_backward_is_the_adjoint(case, seed):
 
 
 @FAST
-@given(case=conv_cases, dtype=DTYPES, lx=LAYOUTS, lw=LAYOUTS, seed=st.integers(0, 999),
+@given(case=conv_cases(), dtype=DTYPES, lx=LAYOUTS, lw=LAYOUTS, seed=st.integers(0, 999),
        bias=st.booleans())
 def test_conv_forward_matches_reference(case, dtype, lx, lw, seed, bias):
-    x, w, b = conv_inputs(case, dtype, seed)
+    x, w, b, _, _ = conv_inputs(case, dtype, seed)
     b = b if bias else None
     s, p = case["stride"], case["padding"]
     got = numba_cpu.conv2d_forward(layout(x, lx), layout(w, lw), b, s, p)
@@ -222,9 +188,9 @@ def test_conv_forward_matches_reference(case, dtype, lx, lw, seed, bias):
 
 
 @FAST
-@given(case=conv_cases, dtype=DTYPES, lg=LAYOUTS, seed=st.integers(0, 999))
+@given(case=conv_cases(), dtype=DTYPES, lg=LAYOUTS, seed=st.integers(0, 999))
 def test_conv_backward_matches_reference(case, dtype, lg, seed):
-    x, w, _ = conv_inputs(case, dtype, seed)
+    x, w, _, _, _ = conv_inputs(case, dtype, seed)
     s, p = case["stride"], case["padding"]
     gy = data(seed + 3, numpy_ref.conv2d_forward(x, w, None, s, p).shape, dtype)
     close(numba_cpu.conv2d_backward_input(layout(gy, lg), layout(w, lg), x.shape, s, p),
@@ -321,20 +287,6 @@ def pool_by_formula(x, kernel, stride, padding):
         ymax[n, c, oh, ow], yavg[n, c, oh, ow] = vals[best], sum(vals) / (kh * kw)
         arg[n, c, oh, ow] = cells[best][0] * w + cells[best][1]
     return ymax, arg, yavg
-
-
-pool_cases = st.fixed_dictionaries({
-    "shape": st.tuples(st.integers(1, 3), st.integers(1, 3), st.integers(3, 8),
-                       st.integers(3, 8)),
-    "kernel": st.tuples(st.integers(1, 3), st.integers(1, 3)),
-    "stride": st.tuples(st.integers(1, 3), st.integers(1, 3)),
-    "pad": st.tuples(st.booleans(), st.booleans())})
-
-
-def pool_args(case):
-    kernel = case["kernel"]
-    padding = tuple(k // 2 if on else 0 for k, on in zip(kernel, case["pad"]))
-    return kernel, case["stride"], padding
 
 
 @settings(max_examples=10, deadline=None)

@@ -11,38 +11,23 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from kernel_cases import (
+    DTYPES,
+    LAYOUTS,
+    close,
+    conv_cases,
+    conv_inputs,
+    data,
+    layout,
+    pool_args,
+    pool_cases,
+)
 
 from minitorch7.backends import numba_teach, numpy_ref
 
 FAST = settings(max_examples=15, deadline=None)
 GRAD = settings(max_examples=6, deadline=None)
-DTYPES = st.sampled_from([np.float32, np.float64])
-LAYOUTS = st.sampled_from(["contiguous", "transposed", "strided"])
 SEEDS = st.integers(0, 999)
-
-
-def tol(dtype):
-    return dict(rtol=2e-4, atol=2e-4) if dtype == np.float32 else dict(rtol=1e-10, atol=1e-10)
-
-
-def data(seed, shape, dtype):
-    return np.random.default_rng(seed).standard_normal(shape).astype(dtype)
-
-
-def layout(x, how):
-    """The same values as x, laid out contiguous, transposed (F order) or with a step."""
-    if how == "transposed":
-        return np.asfortranarray(x)
-    if how == "strided":
-        big = np.zeros(x.shape[:-1] + (2 * x.shape[-1],), x.dtype)
-        big[..., ::2] = x
-        return big[..., ::2]
-    return x
-
-
-def close(got, want, dtype):
-    assert got.shape == want.shape and got.dtype == dtype, (got.shape, want.shape, got.dtype)
-    np.testing.assert_allclose(got, want, **tol(dtype))
 
 
 def numerical_gradient(loss, x, eps=1e-6):
@@ -163,32 +148,13 @@ def test_log_softmax_of_no_rows():
 
 
 # ---------------------------------------------------------------- convolution (5.1-5.3)
-conv_cases = st.fixed_dictionaries({
-    "bsz": st.integers(1, 3), "c": st.integers(1, 3), "o": st.integers(1, 4),
-    "h": st.integers(1, 7), "w": st.integers(1, 7), "kh": st.integers(1, 4),
-    "kw": st.integers(1, 4), "stride": st.tuples(st.integers(1, 3), st.integers(1, 3)),
-    "padding": st.tuples(st.integers(0, 2), st.integers(0, 2))})
-
-tiny_conv_cases = st.fixed_dictionaries({
-    "bsz": st.integers(1, 2), "c": st.integers(1, 2), "o": st.integers(1, 2),
-    "h": st.integers(1, 4), "w": st.integers(1, 4), "kh": st.integers(1, 3),
-    "kw": st.integers(1, 3), "stride": st.tuples(st.integers(1, 2), st.integers(1, 2)),
-    "padding": st.tuples(st.integers(0, 1), st.integers(0, 1))})
-
-
-def conv_inputs(case, dtype, seed):
-    """x, w, b of a case (the kernel clipped to fit the padded image), its stride, padding."""
-    (ph, pw), (kh, kw) = case["padding"], (case["kh"], case["kw"])
-    kh, kw = min(kh, case["h"] + 2 * ph), min(kw, case["w"] + 2 * pw)
-    x = data(seed, (case["bsz"], case["c"], case["h"], case["w"]), dtype)
-    w = data(seed + 1, (case["o"], case["c"], kh, kw), dtype)
-    b = data(seed + 2, (case["o"],), dtype)
-    return x, w, b, case["stride"], case["padding"]
+conv = conv_cases(outputs=4, side=7)
+tiny_conv = conv_cases(batch=2, channels=2, outputs=2, side=4, kernel=3, stride=2, padding=1)
 
 
 @pytest.mark.task_5_1
 @FAST
-@given(case=conv_cases, dtype=DTYPES, lx=LAYOUTS, lw=LAYOUTS, bias=st.booleans(), seed=SEEDS)
+@given(case=conv, dtype=DTYPES, lx=LAYOUTS, lw=LAYOUTS, bias=st.booleans(), seed=SEEDS)
 def test_conv_forward_matches_reference(case, dtype, lx, lw, bias, seed):
     x, w, b, s, p = conv_inputs(case, dtype, seed)
     b = b if bias else None
@@ -209,7 +175,7 @@ def test_conv_forward_lab_layers(c, o, h):
 
 @pytest.mark.task_5_2
 @FAST
-@given(case=conv_cases, dtype=DTYPES, lg=LAYOUTS, seed=SEEDS)
+@given(case=conv, dtype=DTYPES, lg=LAYOUTS, seed=SEEDS)
 def test_conv_backward_input_matches_reference(case, dtype, lg, seed):
     x, w, _, s, p = conv_inputs(case, dtype, seed)
     gy = data(seed + 3, numpy_ref.conv2d_forward(x, w, None, s, p).shape, dtype)
@@ -219,7 +185,7 @@ def test_conv_backward_input_matches_reference(case, dtype, lg, seed):
 
 @pytest.mark.task_5_2
 @GRAD
-@given(case=tiny_conv_cases, seed=SEEDS)
+@given(case=tiny_conv, seed=SEEDS)
 def test_conv_backward_input_is_the_gradient(case, seed):
     """gx = d/dx of sum(gy * conv2d_forward(x, w, b)), by central differences (float64)."""
     x, w, b, s, p = conv_inputs(case, np.float64, seed)
@@ -231,7 +197,7 @@ def test_conv_backward_input_is_the_gradient(case, seed):
 
 @pytest.mark.task_5_3
 @FAST
-@given(case=conv_cases, dtype=DTYPES, lg=LAYOUTS, seed=SEEDS)
+@given(case=conv, dtype=DTYPES, lg=LAYOUTS, seed=SEEDS)
 def test_conv_backward_weight_matches_reference(case, dtype, lg, seed):
     x, w, _, s, p = conv_inputs(case, dtype, seed)
     gy = data(seed + 3, numpy_ref.conv2d_forward(x, w, None, s, p).shape, dtype)
@@ -243,7 +209,7 @@ def test_conv_backward_weight_matches_reference(case, dtype, lg, seed):
 
 @pytest.mark.task_5_3
 @GRAD
-@given(case=tiny_conv_cases, seed=SEEDS)
+@given(case=tiny_conv, seed=SEEDS)
 def test_conv_backward_weight_is_the_gradient(case, seed):
     """gw, gb = d/dw, d/db of sum(gy * conv2d_forward(x, w, b)), by central differences."""
     x, w, b, s, p = conv_inputs(case, np.float64, seed)
@@ -282,20 +248,6 @@ def test_conv_shape_errors():
 
 
 # ---------------------------------------------------------------- pooling (5.4, 5.5)
-pool_cases = st.fixed_dictionaries({
-    "shape": st.tuples(st.integers(1, 3), st.integers(1, 3), st.integers(3, 8),
-                       st.integers(3, 8)),
-    "kernel": st.tuples(st.integers(1, 3), st.integers(1, 3)),
-    "stride": st.tuples(st.integers(1, 3), st.integers(1, 3)),
-    "pad": st.tuples(st.booleans(), st.booleans())})
-
-
-def pool_args(case):
-    kernel = case["kernel"]
-    padding = tuple(k // 2 if on else 0 for k, on in zip(kernel, case["pad"]))
-    return kernel, case["stride"], padding
-
-
 def pool_input(case, dtype, seed, ties):
     """Random values, or rounded ones whose windows hold ties (the first max must win)."""
     x = data(seed, case["shape"], dtype)
