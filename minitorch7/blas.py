@@ -275,7 +275,6 @@ METHODS = {"sort": _sort, "topk": _topk, "norm": norm, "unfold": unfold, "cumsum
 
 
 def install(cls):
-    """Add METHODS to ``cls`` (Tensor); a method ``cls`` defines itself wins."""
+    """Add METHODS to ``cls`` (Tensor), which defines none of them itself."""
     for name, fn in METHODS.items():
-        if name not in vars(cls):
-            setattr(cls, name, fn)
+        setattr(cls, name, fn)

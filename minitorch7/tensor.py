@@ -5,7 +5,10 @@ A Tensor views memory: ``narrow``, ``select``, ``t``, ``transpose``, ``permute``
 changes the original. Torch7's in-place methods (``fill``, ``uniform``, ``add``,
 ``addmm``, ...) change ``self`` and return it, so calls chain; they record no graph.
 Math (``+``, ``exp``, ``sum``, ``@`` ...) returns new tensors and is differentiable.
-Indices are 0-based.
+Indices are 0-based. Torch7's tensor-math methods (``sort``, ``topk``, ``norm``, ``unfold``,
+``cumsum``, ``repeatTensor``, ``maskedFill``, ``indexCopy``, ``sub``, ``storage``,
+``typeAs``, ``mm``, ``mv``, ``dot``) live beside their ``torch.*`` forms in ``blas.py``,
+which adds them to Tensor when the package is imported.
 """
 
 import numpy as np
