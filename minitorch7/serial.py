@@ -431,6 +431,12 @@ _SIZES = {
     "Serial": lambda a: _Sizes(children=[_arg_module(a["module"], "module")]),
     "Sequencer": _sequencer,
     "gModule": lambda a: _Sizes(children=None),
+    "BiSequencer": lambda a: _Sizes(children=[_built("Sequential")]),
+    "SeqBRNN": lambda a: _Sizes(children=[_built("FastLSTM", a["inputSize"], a["outputSize"])] * 2
+                                + [_arg_module(a["merge"], "merge") if a["merge"] is not None
+                                   else _built("CAddTable")],
+                                fixed=_counts(a, "inputSize", "outputSize")),
+    **dict.fromkeys(["ReverseTable", "SeqReverseSequence", "ZipTable"], _nothing),
     **dict.fromkeys(
         ["AbstractRecurrent", "CAddTable", "CMulTable", "Collapse", "Concat", "ConcatTable",
          "Container", "Dropout", "Identity", "JoinTable", "LogSoftMax", "Module", "NarrowTable",

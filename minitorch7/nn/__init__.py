@@ -3,6 +3,7 @@
 Each family file declares ``__all__``; everything is reachable as ``nn.Name``.
 """
 
+from .bidirectional import *  # noqa: F403
 from .container import *  # noqa: F403
 from .conv import *  # noqa: F403
 from .criterion import *  # noqa: F403
