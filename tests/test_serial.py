@@ -831,13 +831,13 @@ SAMPLE_ARGUMENTS = {
     "GRU": (3, 4), "Collapse": (3,), "Concat": (1,), "Dropout": (0.3,), "SpatialDropout": (0.2,),
     "JoinTable": (1,), "NarrowTable": (1, 2), "Reshape": (2, 3), "SelectTable": (1,),
     "SplitTable": (0,), "SpatialMaxPooling": (2, 2), "SpatialAveragePooling": (3, 3, 1, 1),
-    "View": (6,),
+    "View": (6,), "SeqReverseSequence": (0,), "SeqBRNN": (3, 4),
 }
 
 
 def build_sample(name, classes):
     """A module of class ``name`` from sample arguments (modules for those that take one)."""
-    if name in ("Recursor", "Serial", "Sequencer"):
+    if name in ("Recursor", "Serial", "Sequencer", "BiSequencer"):
         return classes[name](nn.Linear(2, 2))
     if name == "Recurrence":
         return classes[name](nn.Linear(2, 2), 2, 1)
