@@ -16,8 +16,8 @@ import numpy as np
 
 from ..creation import cat, stack
 from ..device import array_module, kernels_for
-from ..ops.lstm_layer import LSTMLayer
 from ..ops.recurrent import LSTMCell, unstack
+from ..ops.recurrent_layers import GRULayer, LSTMLayer
 from ..tensor import Tensor, _fmt_size, get_default_dtype
 from .container import Container, Sequential
 from .criterion import Criterion
@@ -191,7 +191,9 @@ class Recurrence(AbstractRecurrent):
 
 class _Gated(AbstractRecurrent):
     """A cell whose input x[t] enters only through a linear map ``_project`` (i2g):
-    a Sequencer applies it to all time steps in one matrix product, then steps."""
+    a Sequencer applies it to all time steps in one matrix product, then runs the steps in
+    one fused op (``_layer``, from ``ops.recurrent_layers``), or, on the teaching tier (a
+    learner copy's kernels), steps ``_step`` through the graph: the learner's code runs."""
 
     def __init__(self, inputSize, outputSize):
         super().__init__()
@@ -211,10 +213,23 @@ class _Gated(AbstractRecurrent):
         return super().updateOutput(self._project(input))
 
     def sequence(self, seq):
+        """The outputs for a sequence of T steps: the input's projections for all steps at
+        once, then the fused op (a T x ... x H tensor; same results as stepping ``_step``)
+        or, on the teaching tier, the steps (a list)."""
         stacked = _stacked(seq)
         self._check(stacked, 1)
         projected = _over_rows(self._project, stacked)
-        return [AbstractRecurrent.updateOutput(self, p) for p in unstack(projected)]
+        if getattr(kernels_for(self.o2g.weight.data), "TIER", None) == "teaching":
+            return [AbstractRecurrent.updateOutput(self, p) for p in unstack(projected)]
+        state = self._state if self._unrolling else _detach(self._state)
+        if state is None:
+            state = self.initialState(projected[0])
+        output, self._state = self._layer(projected, state)
+        return output
+
+    def _layer(self, projected, state):
+        """(projected (T, ..., G), state) -> (outputs (T, ..., H), state after step T-1)."""
+        raise NotImplementedError(f"{type(self).__name__} does not define _layer")
 
     def initialState(self, projected):
         return self._zeros((*projected.shape[:-1], self.outputSize))
@@ -244,24 +259,10 @@ class FastLSTM(_Gated):
     def initialState(self, projected):
         return super().initialState(projected), super().initialState(projected)
 
-    def sequence(self, seq):
-        """The whole sequence in one fused op (``ops.recurrent.LSTMLayer``): i2g on all
-        steps at once, then the steps, whose backward computes o2g's weight gradient as one
-        product over all T x batch rows. Same results as stepping ``_step``. Returns the
-        hidden states as one T x ... x H tensor. On the teaching tier (a learner copy's
-        kernels) it steps ``_step`` through the graph instead: the learner's LSTMCell runs."""
-        if getattr(kernels_for(self.o2g.weight.data), "TIER", None) == "teaching":
-            return _Gated.sequence(self, seq)
-        stacked = _stacked(seq)
-        self._check(stacked, 1)
-        projected = _over_rows(self._project, stacked)
-        state = self._state if self._unrolling else _detach(self._state)
-        if state is None:
-            state = self.initialState(projected[0])
-        hc = LSTMLayer.apply(projected, self.o2g.weight, *state)
-        last = stacked.shape[0] - 1
-        self._state = (hc[0][last], hc[1][last])
-        return hc[0]
+    def _layer(self, projected, state, *peephole):
+        hc = LSTMLayer.apply(projected, self.o2g.weight, *state, *peephole)
+        last = projected.shape[0] - 1
+        return hc[0], (hc[0][last], hc[1][last])
 
     def _step(self, gates_x, state):
         h_prev, c_prev = state
@@ -284,7 +285,8 @@ class LSTM(FastLSTM):
         stdv = 1 / np.sqrt(outputSize)
         self.register_parameter("peephole", Tensor(3, outputSize).uniform(-stdv, stdv))
 
-    sequence = _Gated.sequence  # the peepholes are not in the fused FastLSTM op: step
+    def _layer(self, projected, state):
+        return super()._layer(projected, state, self.peephole)
 
     def _step(self, gates_x, state):
         """(gates_x = i2g(x[t]) (..., 4H), state (h[t-1], c[t-1])) -> (h[t], (h[t], c[t])),
@@ -335,6 +337,10 @@ class GRU(_Gated):
         s = (1 - z) * candidate + z * s_prev
         return s, s
         # END TASK 6.4
+
+    def _layer(self, projected, s_prev):
+        s = GRULayer.apply(projected, self.o2g.weight, self.h2h.weight, s_prev)
+        return s, s[projected.shape[0] - 1]
 
 
 class Recursor(Container):

@@ -2,7 +2,7 @@
 
 ``LSTMCell`` fuses one LSTM step (a dozen small ops) into one Function with a hand-written
 backward: the step is the hot loop of a language model. (The fast tier fuses a whole
-sequence: ``ops.lstm_layer.LSTMLayer``.)
+sequence: ``ops.recurrent_layers``.)
 
 ``unstack`` splits a (T, ...) tensor into its T time steps. Plain indexing would do, but
 each step's backward would then allocate a zero gradient of the WHOLE (T, ...) input and

@@ -145,7 +145,7 @@ def test_fastlstm_steps_its_cells_through_the_graph_on_the_teaching_tier(monkeyp
     """On the teaching tier (a learner copy's kernels) the sequence is stepped with
     LSTMCell, the learner's op, not the fast tier's fused LSTMLayer: same numbers."""
     from minitorch7.backends import get_cpu_backend
-    from minitorch7.ops import lstm_layer
+    from minitorch7.ops import recurrent_layers
 
     torch.manualSeed(1)
     lstm = nn.FastLSTM(4, 5).double()
@@ -153,7 +153,7 @@ def test_fastlstm_steps_its_cells_through_the_graph_on_the_teaching_tier(monkeyp
     W, b, U = numpy_params(lstm)
     expected_h, _ = numpy_lstm(xs, W, b, U)
     monkeypatch.setattr(get_cpu_backend(), "TIER", "teaching", raising=False)
-    monkeypatch.setattr(lstm_layer.LSTMLayer, "apply", None)  # calling it would fail
+    monkeypatch.setattr(recurrent_layers.LSTMLayer, "apply", None)  # calling it would fail
     steps = []
     monkeypatch.setattr(LSTMCell, "check", staticmethod(lambda *args: steps.append(1)))
     out = nn.Sequencer(lstm).forward(leaf(xs, False))

@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 import minitorch7 as torch
 from minitorch7.ops.linalg import Linear as LinearOp
-from minitorch7.ops.lstm_layer import LSTMLayer
+from minitorch7.ops.recurrent_layers import LSTMLayer
 from minitorch7.ops.recurrent import LSTMCell
 from minitorch7.tensor import Tensor
 from minitorch7.testing import arrays, check_op
