@@ -401,6 +401,18 @@ def _sequencer(a):
     return _Sizes(children=[_Built(Recursor, (module,), _Sizes(children=[module]))])
 
 
+def _softmaxtree(a):
+    """nn.SoftMaxTree: one weight row and one bias per child of the hierarchy's families."""
+    families = a["hierarchy"].values() if isinstance(a["hierarchy"], dict) else [None]
+    if not all(len(getattr(f, "shape", ())) == 1 for f in families):
+        raise SerialError(f"hierarchy must be a dict of 1-D arrays, the file has "
+                          f"{_short(a['hierarchy'])}")
+    fixed = {"inputSize": _count(a["inputSize"], "inputSize"),
+             "nChildNode": sum(int(f.shape[0]) for f in families)}
+    return _Sizes({"weight": (fixed["nChildNode"], fixed["inputSize"]),
+                   "bias": (fixed["nChildNode"],)}, fixed=fixed)
+
+
 def _nothing(a):
     return _Sizes()
 
@@ -430,6 +442,8 @@ _SIZES = {
     "Recursor": lambda a: _Sizes(children=[_arg_module(a["module"], "module")]),
     "Serial": lambda a: _Sizes(children=[_arg_module(a["module"], "module")]),
     "Sequencer": _sequencer,
+    "SoftMaxTree": _softmaxtree,
+    "SpatialReSampling": _nothing,
     "gModule": lambda a: _Sizes(children=None),
     "BiSequencer": lambda a: _Sizes(children=[_built("Sequential")]),
     "SeqBRNN": lambda a: _Sizes(children=[_built("FastLSTM", a["inputSize"], a["outputSize"])] * 2

@@ -825,6 +825,8 @@ def test_momentum_buffers_must_match_the_gradients(tmp_path):
 
 # ---- the size declarations agree with the constructors ----------------------------------------
 SAMPLE_ARGUMENTS = {
+    "SoftMaxTree": (3, {4: np.array([0, 1]), 5: np.array([4, 2, 3])}, 5),
+    "SpatialReSampling": (None, None, 4, 3),
     "Linear": (5, 3), "LinearNoBias": (5, 3), "SpatialConvolution": (2, 4, 3, 5, 1, 2, 1),
     "LookupTable": (7, 3), "BatchNormalization": (4,), "SpatialBatchNormalization": (4,),
     "CMul": (2, 3), "Add": (4,), "Mul": (), "Convert": (), "FastLSTM": (3, 4), "LSTM": (3, 4),

@@ -15,7 +15,9 @@ from .module import Module  # noqa: F401
 from .normalization import *  # noqa: F403
 from .pooling import *  # noqa: F403
 from .recurrent import *  # noqa: F403
+from .resampling import *  # noqa: F403
 from .reshape import *  # noqa: F403
 from .serial import *  # noqa: F403
+from .softmaxtree import *  # noqa: F403
 from .table import *  # noqa: F403
 from .transfer import *  # noqa: F403
