@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 import minitorch7 as torch
 from minitorch7 import nn
 from minitorch7.autograd import run_backward
+from minitorch7.nn.module import flatten_table
 from minitorch7.ops.linalg import Linear as LinearOp
 from minitorch7.ops.recurrent import LSTMCell, unstack
 from minitorch7.tensor import Tensor
@@ -159,6 +160,28 @@ def test_fastlstm_steps_its_cells_through_the_graph_on_the_teaching_tier(monkeyp
     out = nn.Sequencer(lstm).forward(leaf(xs, False))
     assert len(steps) == 6
     np.testing.assert_allclose(out.data, expected_h, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("cell", [pytest.param(nn.LSTM, marks=pytest.mark.task_6_3),
+                                  pytest.param(nn.GRU, marks=pytest.mark.task_6_4)])
+def test_lstm_and_gru_step_through_the_graph_on_the_teaching_tier(cell, monkeypatch):
+    """As FastLSTM: on the teaching tier the learner's ``_step`` runs once per step, not
+    the fused op; same numbers as the fused op on the fast tier."""
+    from minitorch7.backends import get_cpu_backend
+    from minitorch7.ops import recurrent_layers
+
+    torch.manualSeed(1)
+    module = cell(4, 5).double()
+    xs = leaf(np.random.default_rng(0).standard_normal((6, 3, 4)), False)
+    fused = nn.Sequencer(module).forward(xs).data
+    monkeypatch.setattr(get_cpu_backend(), "TIER", "teaching", raising=False)
+    for layer in (recurrent_layers.LSTMLayer, recurrent_layers.GRULayer):
+        monkeypatch.setattr(layer, "apply", None)  # calling it would fail
+    steps, step = [], cell._step
+    monkeypatch.setattr(cell, "_step", lambda self, *args: steps.append(1) or step(self, *args))
+    out = nn.Sequencer(module).forward(xs)
+    assert len(steps) == 6
+    np.testing.assert_allclose(np.stack([o.data for o in out]), fused, rtol=1e-12, atol=1e-12)
 
 
 @pytest.mark.task_6_3
@@ -405,36 +428,35 @@ def test_fast_path_equals_stepping_lab_rnn():
 
 
 @pytest.mark.task_6_5
-def test_fast_path_equals_stepping_lab_lstm_lm():
-    assert_same(*fast_and_stepped(lab_lm([nn.FastLSTM(4, 5), nn.FastLSTM(5, 4)])))
+@pytest.mark.parametrize("cell", [nn.FastLSTM, nn.LSTM, nn.GRU])
+def test_fast_path_equals_stepping_lab_two_layer_lm(cell):
+    assert_same(*fast_and_stepped(lab_lm([cell(4, 5), cell(5, 4)])))
 
 
-@pytest.mark.task_6_3
-def test_fused_fastlstm_remembers_truncates_and_accumulates_like_stepping():
+@pytest.mark.parametrize("cell", [pytest.param(nn.FastLSTM, marks=pytest.mark.task_6_3),
+                                  pytest.param(nn.LSTM, marks=pytest.mark.task_6_3),
+                                  pytest.param(nn.GRU, marks=pytest.mark.task_6_4)])
+def test_fused_layers_remember_truncate_and_accumulate_like_stepping(cell):
     """Two remembered sequences, a backward after each without zeroing: the fused path
-    (LSTMLayer) gives the outputs, carried state and summed gradients of stepping."""
+    (ops.recurrent_layers) gives the outputs, carried state and summed gradients of
+    stepping."""
     rng = np.random.default_rng(9)
     xs = rng.standard_normal((2, 4, 2, 3))
     grads = rng.standard_normal((2, 4, 2, 5))
     results = []
     for fast in (True, False):
         torch.manualSeed(4)
-        seq = nn.Sequencer(nn.FastLSTM(3, 5)).double().remember("both")
+        seq = nn.Sequencer(cell(3, 5)).double().remember("both")
         seq.fast = fast
         seq.zeroGradParameters()
         outputs = []
         for x, g in zip(xs, grads):
             outputs.append(seq.forward(leaf(x, False)).data.copy())
             seq.backward(leaf(x, False), leaf(g, False))
-        state = [s.data.copy() for s in seq.module.getHiddenState()]
+        state = [s.data.copy() for s in flatten_table(seq.module.getHiddenState())]
         results.append(outputs + state + [g.data.copy() for g in seq.parameters()[1]])
     for a, b in zip(*results, strict=True):
         np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-13)
-
-
-@pytest.mark.task_6_5
-def test_fast_path_equals_stepping_gru():
-    assert_same(*fast_and_stepped(lab_lm([nn.GRU(4, 3)])))
 
 
 def test_fastlstm_rejects_wrong_input_size():
@@ -563,11 +585,12 @@ def test_printing_as_in_the_lab():
         "  (1): nn.Sigmoid", "}"]
 
 
-def test_lstm_language_model_on_cuda_as_on_cpu():
-    """The fused FastLSTM, the criterion's one gradient array and the unstacked steps on
+@pytest.mark.parametrize("cell", [nn.FastLSTM, nn.LSTM, nn.GRU])
+def test_language_model_on_cuda_as_on_cpu(cell):
+    """The fused layers, the criterion's one gradient array and the unstacked steps on
     the CUDA backend (the simulator without a GPU): same loss and gradients as the CPU."""
     results = []
-    lm = lab_lm([nn.FastLSTM(4, 5)])
+    lm = lab_lm([cell(4, 5)])
     criterion = nn.SequencerCriterion(nn.ClassNLLCriterion())
     rng = np.random.default_rng(6)
     ids = torch.LongTensor(rng.integers(0, 12, (3, 2)))
