@@ -15,7 +15,11 @@ from pathlib import Path
 
 import minitorch7
 from minitorch7 import cmdline, dataload, nn
-from minitorch7.lab.train_rnnlm import evaluate_perplexity  # the sibling solution's loop
+from minitorch7.lab.train_rnnlm import (  # the sibling solution's loop
+    evaluate_perplexity,
+    has_tree,
+    make_criterion,
+)
 from minitorch7.text import generate
 
 WHAT = "a language model saved by minitorch7 lab rnnlm"
@@ -69,6 +73,24 @@ def check_xplog(xplog, path):
     return xplog
 
 
+class WordLogProbabilities(nn.Module):
+    """A --softmaxtree language model as ``generate`` takes it: word ids -> the
+    log-probabilities of all the words (the tree's leaves, ids 0..V-1), every family of
+    the tree computed: V x hiddensize multiply-adds per word, as the full softmax's."""
+
+    def __init__(self, lm):
+        super().__init__()
+        modules = list(lm.modules_depth_first())  # [ParallelTable[body, Identity], tree]
+        self.body = next(m for m in modules if isinstance(m, nn.ParallelTable)).get(0)
+        self.tree = next(m for m in modules if isinstance(m, nn.SoftMaxTree))
+
+    def children(self):
+        return [self.body, self.tree]
+
+    def updateOutput(self, input):
+        return self.tree.leafLogProbabilities(self.body.forward(input))
+
+
 def main(argv=None):
     opt = options(argv)
     minitorch7.manualSeed(opt.seed)
@@ -77,15 +99,15 @@ def main(argv=None):
     print(f"Model from epoch {xplog['epoch']} (validation perplexity "
           f"{xplog['valid_ppl']:.2f})", file=sys.stderr)
     if opt.nsample > 0:
-        text = " ".join(generate(lm, ivocab, opt.nsample, opt.temperature))
+        model = WordLogProbabilities(lm) if has_tree(lm) else lm
+        text = " ".join(generate(model, ivocab, opt.nsample, opt.temperature))
         print(textwrap.fill(text, width=100))
         return text
     _, _, testset = dataload.loadPTB((1, 1, 1), opt.datapath)
     if list(testset.ivocab) != list(ivocab):
         raise SystemExit(f"the vocabulary of {opt.datapath or 'PTB'} differs "
                          "from the model's; use the --datapath it was trained on")
-    criterion = nn.SequencerCriterion(nn.ClassNLLCriterion())
-    ppl = evaluate_perplexity(lm, criterion, testset, opt.seqlen)
+    ppl = evaluate_perplexity(lm, make_criterion(lm), testset, opt.seqlen)
     print(f"Test PPL : {ppl:.2f}")
     return ppl
 

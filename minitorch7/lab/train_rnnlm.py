@@ -5,7 +5,11 @@ step module of stacked recurrent layers (FastLSTM with --lstm, GRU with --gru, e
 plain Recurrence of the slides) and a Linear + LogSoftMax output layer; truncated BPTT
 over --seqlen steps, the state carried between batches; gradient clipping (--cutoff),
 dpnn momentum, a learning-rate schedule; perplexity on the validation set each epoch,
-early stopping. The lab's recommended run (about 116 test perplexity):
+early stopping. With --softmaxtree the output layer is nnx's SoftMaxTree over a two-level
+tree of the words binned by frequency (root -> about sqrt(V) bins -> words): the model
+takes [word ids, targets] and gives the log-probability of each target, computing only
+the two families on its path (docs/nnx.md). The lab's recommended run (about 116 test
+perplexity):
 
     minitorch7 lab rnnlm --lstm --seqlen 20 --hiddensize 200,200 --batchsize 20 --startlr 1 \\
         --cutoff 5 --maxepoch 13 \\
@@ -58,6 +62,10 @@ def options(argv=None):
                         help="one size per layer: '200,200'")
     parser.add_argument("--dropout", type=cmdline.fraction, default=0.0,
                         help="dropout probability, in [0, 1) (0: no Dropout)")
+    parser.add_argument("--softmaxtree", action="store_true",
+                        help="output layer: a SoftMaxTree over words binned by frequency "
+                             "(root -> about sqrt(V) bins -> words) instead of Linear + "
+                             "LogSoftMax over all V words")
     parser.add_argument("--batchsize", type=cmdline.positive_int, default=32,
                         help="parallel streams of text (columns of a batch)")
     parser.add_argument("--trainsize", type=cmdline.size_or_all, default=-1,
@@ -89,12 +97,15 @@ def recurrent_layer(opt, index, inputsize, hiddensize):
     return nn.Recurrence(rm, hiddensize, 1)
 
 
-def build(opt, vocabsize):
+def build(opt, vocabsize, counts=None):
+    """The language model; with --softmaxtree, ``counts`` (each word's count in the
+    training text) bins the words of its output layer."""
     lm = nn.Sequential()
     lm.add(nn.LookupTable(vocabsize, opt.inputsize))  # input is seqlen x batchsize
     if opt.dropout > 0:
         lm.add(nn.Dropout(opt.dropout))
-    lm.add(nn.SplitTable(0))  # seqlen x batchsize x inputsize -> list of seqlen tensors
+    if not opt.softmaxtree:
+        lm.add(nn.SplitTable(0))  # seqlen x batchsize x inputsize -> list of seqlen tensors
     stepmodule = nn.Sequential()  # applied at every time step
     inputsize = opt.inputsize
     for index, hiddensize in enumerate(opt.hiddensize):
@@ -102,9 +113,16 @@ def build(opt, vocabsize):
         if opt.dropout > 0:
             stepmodule.add(nn.Dropout(opt.dropout))
         inputsize = hiddensize
-    stepmodule.add(nn.Linear(inputsize, vocabsize))  # output layer
-    stepmodule.add(nn.LogSoftMax())
-    lm.add(nn.Sequencer(stepmodule))
+    if opt.softmaxtree:  # [ids, targets] -> [seqlen x batchsize x hiddensize, targets]
+        lm.add(nn.Sequencer(stepmodule))
+        hierarchy, root = nn.frequency_tree(counts)
+        lm = (nn.Sequential()
+              .add(nn.ParallelTable().add(lm).add(nn.Identity()))
+              .add(nn.SoftMaxTree(inputsize, hierarchy, root)))  # -> seqlen x batchsize
+    else:
+        stepmodule.add(nn.Linear(inputsize, vocabsize))  # output layer
+        stepmodule.add(nn.LogSoftMax())
+        lm.add(nn.Sequencer(stepmodule))
     # the state carries over from one batch to the next (gradients do not)
     lm.remember("both" if opt.lstm or opt.peephole or opt.gru else "eval")
     if opt.uniform > 0:
@@ -113,20 +131,39 @@ def build(opt, vocabsize):
     return lm
 
 
+def word_counts(dataset):
+    """Each word's count in ``dataset``'s text (a SequenceLoader), in id order."""
+    return [dataset.wordfreq[word] for word in dataset.ivocab]
+
+
+def has_tree(lm):
+    """Whether ``lm``'s output layer is a SoftMaxTree (it then takes [ids, targets])."""
+    return any(isinstance(m, nn.SoftMaxTree) for m in lm.modules_depth_first())
+
+
+def make_criterion(lm):
+    """The loss summed over time steps of the mean over the batch of -log p(target):
+    ClassNLL on log-probabilities of all words, TreeNLL on a SoftMaxTree's."""
+    step = nn.TreeNLLCriterion() if has_tree(lm) else nn.ClassNLLCriterion()
+    return nn.SequencerCriterion(step)
+
+
 def train_epoch(lm, criterion, trainset, opt, epoch):
     """Truncated BPTT over the training stream; returns (perplexity, mean grad norm, speed);
     the mean norm (before clipping) is None when clipping is off (--cutoff <= 0). A NaN or
     infinite loss raises experiment.NonFiniteLoss."""
     lm.training()
+    tree = has_tree(lm)
     total, batches, norms, begin = 0.0, 0, [], time.perf_counter()
     bar = experiment.progress(opt.trainsize, f"epoch {epoch}", opt.progress)
     for nsampled, inputs, targets in trainset.subiter(opt.seqlen, opt.trainsize):
-        outputs = lm.forward(inputs)
+        model_input = [inputs, targets] if tree else inputs
+        outputs = lm.forward(model_input)
         targets = list(targets)  # seqlen x batch -> one target vector per step
         loss = criterion.forward(outputs, targets)
         experiment.check_loss(loss, epoch, batches + 1, "a smaller --startlr or a --cutoff")
         lm.zeroGradParameters()
-        lm.backward(inputs, criterion.backward(outputs, targets))
+        lm.backward(model_input, criterion.backward(outputs, targets))
         if opt.cutoff > 0:
             norms.append(lm.gradParamClip(opt.cutoff))
         lm.updateGradParameters(opt.momentum)  # dpnn momentum
@@ -147,10 +184,12 @@ def evaluate_perplexity(lm, criterion, dataset, seqlen, size=-1):
     """exp(mean NLL per token) over a whole stream, state carried across batches."""
     lm.evaluate()
     lm.forget()
+    tree = has_tree(lm)
     total, tokens = 0.0, 0
     with no_grad():
         for nsampled, inputs, targets in dataset.subiter(seqlen, size):
-            total += criterion.forward(lm.forward(inputs), list(targets)) * dataset.batchsize
+            outputs = lm.forward([inputs, targets] if tree else inputs)
+            total += criterion.forward(outputs, list(targets)) * dataset.batchsize
             tokens += inputs.nElement()
             if size > 0 and nsampled >= size:
                 break
@@ -166,13 +205,14 @@ def main(argv=None):
     opt.validsize = validset.size() if opt.validsize < 0 else opt.validsize
     print(f"Vocabulary size: {len(trainset.ivocab)}; train set: {trainset.size()} x "
           f"{opt.batchsize} tokens")
-    criterion = nn.SequencerCriterion(nn.ClassNLLCriterion())
     loaders = {"train": trainset, "valid": validset}  # validset's position moves too
     state, checkpoints = checkpoint.begin("rnnlm", opt, paths, loaders,
                                           best_ppl=float("inf"), lr=opt.startlr)
     if state["model"] is None:
-        state["model"] = build(opt, len(trainset.ivocab))
+        counts = [word_counts(trainset)] if opt.softmaxtree else []  # (the starter's build
+        state["model"] = build(opt, len(trainset.ivocab), *counts)  # takes two arguments)
     lm = state["model"]
+    criterion = make_criterion(lm)
     if opt.cuda:
         lm.cuda()
     print(nn.Serial(lm))
