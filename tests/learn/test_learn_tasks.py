@@ -17,7 +17,7 @@ ROOT = Path(__file__).resolve().parents[2]
 DOCS = ROOT / "docs"
 FAST_TIER = ("minitorch7/backends/numba_cpu.py", "minitorch7/backends/_numba_gemm.py",
              "minitorch7/backends/numba_cuda.py", "minitorch7/backends/numpy_ref.py",
-             "minitorch7/ops/lstm_layer.py")
+             "minitorch7/ops/recurrent_layers.py")
 
 
 @pytest.fixture(scope="module")
