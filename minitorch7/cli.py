@@ -40,6 +40,7 @@ LAB_SCRIPTS = {  # the exercise: its module in minitorch7/lab/
     "mlp": "train_mlp",
     "cnn": "convolution_neural_network",
     "rnnlm": "train_rnnlm",
+    "ram": "recurrent_attention",
     "blankword": "blank_word",
 }
 

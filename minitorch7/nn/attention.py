@@ -20,7 +20,7 @@ from ..device import array_module
 from ..tensor import Tensor
 from .container import Container
 from .module import Module, check_float_input
-from .recurrent import AbstractRecurrent, Recursor
+from .recurrent import AbstractRecurrent
 from .table import Add, CAddTable
 from .transfer import Sigmoid
 
@@ -193,13 +193,13 @@ class RecurrentAttention(Container):
     holds a Reinforce module (e.g. ReinforceNormal): its backward is REINFORCE, so the
     gradient the rnn sends to l[t] is dropped there, as in rnn's RecurrentAttention, and
     the locator's gradient reaches h[t-1] from the reward. Backward is BPTT through all
-    steps (one graph). Non-recurrent rnn and action modules are wrapped in a Recursor.
+    steps (one graph). (rnn wraps a non-recurrent action in a Recursor to clone it per
+    step; here one module serves every step, each step a node of the graph.)
     """
 
     def __init__(self, rnn, action, nStep, hiddenSize):
         super().__init__()
-        self.rnn = rnn if isinstance(rnn, AbstractRecurrent) else Recursor(rnn)
-        self.action = action if isinstance(action, AbstractRecurrent) else Recursor(action)
+        self.rnn, self.action = rnn, action
         self.nStep = nStep
         self.hiddenSize = [hiddenSize] if isinstance(hiddenSize, int) else list(hiddenSize)
         if nStep < 1 or len(self.hiddenSize) != 1:
