@@ -11,6 +11,8 @@ Indices are 0-based. Torch7's tensor-math methods (``sort``, ``topk``, ``norm``,
 which adds them to Tensor when the package is imported.
 """
 
+import math
+
 import numpy as np
 
 from . import strides
@@ -251,7 +253,7 @@ class Tensor(Variable):
 
     def reshape(self, *sizes):
         sizes = _sizes(sizes)
-        known = int(np.prod([s for s in sizes if s != -1]))
+        known = math.prod(s for s in sizes if s != -1)
         if sizes.count(-1) > 1 or (-1 in sizes and (known == 0 or self.nElement() % known)) \
                 or (-1 not in sizes and known != self.nElement()):
             raise ValueError(f"view: cannot view a tensor of size {_fmt_size(self.shape)} "

@@ -11,7 +11,7 @@ class Context:
     __slots__ = ("function", "parents", "needs_input_grad", "saved", "saved_versions",
                  "freed", "retained", "__dict__")
 
-    def __init__(self, function, parents, needs_input_grad):
+    def __init__(self, function, parents=None, needs_input_grad=None):
         self.function = function
         self.parents = parents
         self.needs_input_grad = needs_input_grad

@@ -92,10 +92,13 @@ def _is_fresh(array, input_grads, borrowed):
     NumPy array (not a view of another array), given to this input only, and not the
     incoming gradient or a saved array. Anything else is copied, so that changing one
     ``.grad`` in place never changes another tensor."""
-    return (isinstance(array, np.ndarray) and array.flags.writeable
-            and not isinstance(array.base, np.ndarray)
-            and not any(array is other for other in borrowed)
-            and sum(array is other for other in input_grads) == 1)
+    if not isinstance(array, np.ndarray) or isinstance(array.base, np.ndarray) \
+            or not array.flags.writeable:
+        return False
+    for other in borrowed:
+        if array is other:
+            return False
+    return [array is other for other in input_grads].count(True) == 1
 
 
 def _seed(output, gradient):

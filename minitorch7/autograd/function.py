@@ -49,50 +49,59 @@ class Function:
 
     @classmethod
     def apply(cls, *args):
-        # one pass over the arguments: this runs for every op, so it is kept lean
-        raw, parents, first, needs_grad = [], [], None, False
+        # this runs for every op, so it is kept lean: one pass over the arguments
+        raw, variables, needs_grad = [], [], False
         for a in args:
             if isinstance(a, Variable):
-                if first is None:
-                    first = a
-                elif type(a.data) is not type(first.data) and a.device != first.device:
+                if variables and type(a.data) is not type(variables[0].data) \
+                        and a.device != variables[0].device:
                     raise RuntimeError(
                         f"{cls.__name__}: all tensors must be on one device, got "
-                        f"{first.device} and {a.device}. Move them with .cuda() or .cpu().")
+                        f"{variables[0].device} and {a.device}. Move them with .cuda() or "
+                        ".cpu().")
                 raw.append(a.data)
-                parents.append(a)
+                variables.append(a)
                 needs_grad = needs_grad or a.requires_grad
             else:
                 raw.append(a)
-                parents.append(None)
         if cls.check is not None:
             cls.check(*raw)
-        ctx = Context(cls, None, None)
+        ctx = Context(cls)
         result = cls.forward(ctx, *raw)
         if isinstance(result, np.generic):  # NumPy reductions return scalars, not 0-d arrays
             result = np.asarray(result)
+        first = variables[0]
         out = type(first)._wrap(result)
         if cls.is_view:
             out._version = first._version
         if needs_grad and is_grad_enabled():
-            ctx.needs_input_grad = tuple(p is not None and p.requires_grad for p in parents)
+            ctx.needs_input_grad = tuple([isinstance(a, Variable) and a.requires_grad
+                                          for a in args])
             # a leaf input is kept (its .grad is filled); of an op's result only its Context:
             # the result's array is then freed as soon as nothing else needs it
-            ctx.parents = tuple(p if p is None or p._ctx is None else p._ctx for p in parents)
+            ctx.parents = tuple([_parent(a) for a in args])
             if ctx.saved:  # version counters, not the Variables: out -> ctx -> out is a cycle
-                ctx.saved_versions = _saved_versions(ctx.saved, parents, out)
+                variables.append(out)
+                ctx.saved_versions = _saved_versions(ctx.saved, variables)
             out._ctx = ctx
             out.requires_grad = True
         return out
 
 
-def _saved_versions(saved, parents, out):
-    """(version counter, version now, shape) of each input or output whose array is saved."""
+def _parent(arg):
+    """What the graph keeps of an argument: None (not a tensor), the leaf Variable, or the
+    Context of the op that made it."""
+    if not isinstance(arg, Variable):
+        return None
+    return arg if arg._ctx is None else arg._ctx
+
+
+def _saved_versions(saved, variables):
+    """(version counter, version now, shape) of each Variable whose array is saved."""
     versions = []
-    for v in (*parents, out):
-        if v is not None:
-            for array in saved:
-                if array is v.data:
-                    versions.append((v._version, v._version[0], v.data.shape))
-                    break
+    for v in variables:
+        for array in saved:
+            if array is v.data:
+                versions.append((v._version, v._version[0], array.shape))
+                break
     return tuple(versions)

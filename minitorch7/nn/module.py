@@ -134,7 +134,8 @@ class Module:
         """(params, gradParams): every parameter and its gradient, depth first, no repeats."""
         params, seen = [], set()
         for module in self.modules_depth_first():
-            for p in module.own_parameters():
+            for name in module._parameter_names:
+                p = getattr(module, name)
                 if id(p) not in seen:
                     seen.add(id(p))
                     params.append(p)

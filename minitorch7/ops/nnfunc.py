@@ -9,8 +9,9 @@ from .conv import check_float
 class LogSoftmax(Function):
     """log softmax over ``dim``: y = x - max - log(sum(exp(x - max))).
 
-    dx = dy - exp(y) * sum(dy) over dim. The backend's kernels work over the last axis
-    (numpy_ref's are the readable formulas; numba_cpu fuses the passes of each row).
+    dx = dy - exp(y) * sum(dy) over dim. The backend's kernels work over the last axis, so
+    ``dim`` is swapped with it and back (views); numpy_ref's kernels are the readable
+    formulas, numba_cpu fuses the passes of each row.
     Float input only: the Numba kernels do not compile for integers.
     """
 
@@ -20,8 +21,7 @@ class LogSoftmax(Function):
 
     @staticmethod
     def forward(ctx, x, dim):
-        xp, kernels = array_module(x), kernels_for(x)
-        out = xp.moveaxis(kernels.log_softmax(xp.moveaxis(x, dim, -1)), -1, dim)
+        out = kernels_for(x).log_softmax(x.swapaxes(dim, -1)).swapaxes(dim, -1)
         ctx.save_for_backward(out)
         ctx.dim = dim
         return out
@@ -29,9 +29,10 @@ class LogSoftmax(Function):
     @staticmethod
     def backward(ctx, grad):
         (out,) = ctx.saved_arrays
-        xp, kernels, dim = array_module(out), kernels_for(out), ctx.dim
-        grad_x = kernels.log_softmax_backward(xp.moveaxis(out, dim, -1), xp.moveaxis(grad, dim, -1))
-        return xp.moveaxis(grad_x, -1, dim), None
+        dim = ctx.dim
+        grad_x = kernels_for(out).log_softmax_backward(out.swapaxes(dim, -1),
+                                                       grad.swapaxes(dim, -1))
+        return grad_x.swapaxes(dim, -1), None
 
 
 class Softmax(Function):
