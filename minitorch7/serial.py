@@ -417,6 +417,19 @@ def _nothing(a):
     return _Sizes()
 
 
+def _recurrent(a):
+    """rnn's Recurrent: a size as ``start`` builds nn.Add(size); no transfer: Sigmoid; no
+    merge: CAddTable."""
+    start = a["start"]
+    start = (_arg_module(start, "start") if isinstance(start, _ModuleSpec)
+             else _built("Add", _count(start, "start", minimum=1)))
+    transfer, merge = a["transfer"], a["merge"]
+    return _Sizes(children=[
+        start, _arg_module(a["input"], "input"), _arg_module(a["feedback"], "feedback"),
+        _built("Sigmoid") if transfer is None else _arg_module(transfer, "transfer"),
+        _built("CAddTable") if merge is None else _arg_module(merge, "merge")])
+
+
 _SIZES = {
     "Linear": _linear,
     "LinearNoBias": lambda a: _linear(dict(a, bias=False)),
@@ -445,6 +458,11 @@ _SIZES = {
     "SoftMaxTree": _softmaxtree,
     "SpatialReSampling": _nothing,
     "gModule": lambda a: _Sizes(children=None),
+    "Recurrent": _recurrent,
+    "RecurrentAttention": lambda a: _Sizes(children=[_arg_module(a["rnn"], "rnn"),
+                                                     _arg_module(a["action"], "action")]),
+    **dict.fromkeys(["Constant", "HardTanh", "MulConstant", "Reinforce", "ReinforceNormal",
+                     "SpatialGlimpse"], _nothing),
     "BiSequencer": lambda a: _Sizes(children=[_built("Sequential")]),
     "SeqBRNN": lambda a: _Sizes(children=[_built("FastLSTM", a["inputSize"], a["outputSize"])] * 2
                                 + [_arg_module(a["merge"], "merge") if a["merge"] is not None

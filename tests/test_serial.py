@@ -834,6 +834,9 @@ SAMPLE_ARGUMENTS = {
     "JoinTable": (1,), "NarrowTable": (1, 2), "Reshape": (2, 3), "SelectTable": (1,),
     "SplitTable": (0,), "SpatialMaxPooling": (2, 2), "SpatialAveragePooling": (3, 3, 1, 1),
     "View": (6,), "SeqReverseSequence": (0,), "SeqBRNN": (3, 4),
+    "Constant": (1, 1), "MulConstant": (0.5,), "ReinforceNormal": (0.2,),
+    "SpatialGlimpse": (4, 2), "Recurrent": (2, nn.Linear(2, 2), nn.Linear(2, 2)),
+    "RecurrentAttention": (nn.Linear(2, 2), nn.Linear(2, 2), 3, [2]),
 }
 
 

@@ -100,9 +100,8 @@ def build(opt, imagesize=28, nclasses=10):
                               opt.imagehiddensize))
                .add(transfer())
                .add(nn.Linear(opt.imagehiddensize, opt.hiddensize)))
-    rnn = nn.Recurrent(nn.Add(opt.hiddensize), glimpse,  # Lua passes the size: the same Add
-                       nn.Linear(opt.hiddensize, opt.hiddensize), transfer(), 99999,
-                       nn.CAddTable())
+    rnn = nn.Recurrent(opt.hiddensize, glimpse, nn.Linear(opt.hiddensize, opt.hiddensize),
+                       transfer(), 99999)
     locator = (nn.Sequential().add(nn.Linear(opt.hiddensize, 2))
                .add(nn.HardTanh())  # the mean in [-1, 1]
                .add(nn.ReinforceNormal(2 * opt.locatorstd, opt.stochastic))
