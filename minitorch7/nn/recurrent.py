@@ -369,10 +369,11 @@ class Sequencer(Container):
 
     When ``module`` is a recurrent layer, or a Sequential of recurrent layers and row-wise
     ones (Linear, transfer functions, Dropout), it runs layer by layer: each recurrent
-    layer steps through time (the input projections of FastLSTM/LSTM/GRU done for all steps
-    at once), each row-wise layer runs ONCE on all T x batch rows (the 200 -> 10000 decoder
-    is one matrix product, not T). Same results as stepping the whole module (Dropout: the
-    same distribution, masks drawn in another order); ``fast = False`` forces stepping.
+    layer goes through time (FastLSTM/LSTM/GRU: the input projections for all steps at
+    once, then one fused op on the fast tier), each row-wise layer runs ONCE on all T x
+    batch rows (the 200 -> 10000 decoder is one matrix product, not T). Same results as
+    stepping the whole module (Dropout: the same distribution, masks drawn in another
+    order); ``fast = False`` forces stepping.
     """
 
     def __init__(self, module):
