@@ -195,10 +195,15 @@ class Module:
         grads = self.parameters()[1]
         if self._momentum is None:
             self._momentum = [g.data.copy() for g in grads]
-        else:
+        elif momNesterov:
             for v, g in zip(self._momentum, grads):
                 v *= momFactor
                 v += (1 - momDamp) * g.data
+        else:  # g is overwritten below, so (1 - momDamp) g is made in its own memory
+            for v, g in zip(self._momentum, grads):
+                g.data *= 1 - momDamp
+                v *= momFactor
+                v += g.data
         for v, g in zip(self._momentum, grads):
             if momNesterov:
                 g.data += momFactor * v

@@ -30,10 +30,12 @@ def adam_step(x, dfdx, config, state):
     clr = c["learningRate"] / (1 + t * c["learningRateDecay"])
     t = state["t"] = t + 1
     m, v = state["m"], state["v"]
-    m[...] = beta1 * m + (1 - beta1) * dfdx
-    v[...] = beta2 * v + (1 - beta2) * dfdx * dfdx
+    m *= beta1
+    m += (1 - beta1) * dfdx
+    v *= beta2
+    v += (1 - beta2) * dfdx * dfdx
     step = clr * (1 - beta2 ** t) ** 0.5 / (1 - beta1 ** t)
-    x[...] = x - step * m / (xp.sqrt(v) + c["epsilon"])
+    x -= step * m / (xp.sqrt(v) + c["epsilon"])
 
 
 def adam(feval, x, config=None, state=None):

@@ -38,9 +38,10 @@ def sgd_step(x, dfdx, config, state):
             state["dfdx"] = dfdx.copy()
         else:
             v = state["dfdx"]
-            v[...] = mom * v + (1 - damp) * dfdx
+            v *= mom
+            v += (1 - damp) * dfdx
         dfdx = dfdx + mom * state["dfdx"] if config.get("nesterov") else state["dfdx"]
-    x[...] = x - lr / (1 + nevals * lrd) * dfdx
+    x -= lr / (1 + nevals * lrd) * dfdx
     state["evalCounter"] = nevals + 1
 
 
