@@ -4,6 +4,9 @@
     a = torch.FloatTensor(2, 3).uniform(0, 1)
 """
 
+from .backends import limit_blas_threads  # first: before NumPy loads (backends/thread_pools.py)
+
+# isort: split
 from . import blas, cuda, image
 from .autograd import enable_grad, gradcheck, no_grad
 from .blas import addmm, addmv, addr, cumsum, dot, mm, mv, norm, repeatTensor, sort, topk
@@ -38,9 +41,9 @@ CudaDoubleTensor = cuda.DoubleTensor
 CudaLongTensor = cuda.LongTensor
 
 __all__ = ["ByteTensor", "CudaDoubleTensor", "CudaLongTensor", "CudaTensor", "DoubleTensor",
-           "FloatTensor", "IntTensor", "LongTensor", "Tensor", "addmm", "addmv", "addr",
-           "arange", "blas", "cat", "cuda", "cumsum", "dot", "draw", "enable_grad", "eye",
-           "from_numpy", "getdefaulttensortype", "gradcheck", "image", "linspace", "load",
-           "manualSeed", "matmul", "mm", "mv", "no_grad", "norm", "ones", "rand", "randn",
-           "range", "repeatTensor", "save", "setdefaulttensortype", "sort", "stack", "tensor",
-           "topk", "where", "zeros"]
+           "FloatTensor", "IntTensor", "LongTensor", "Tensor", "addmm", "addmv", "addr", "arange",
+           "blas", "cat", "cuda", "cumsum", "dot", "draw", "enable_grad", "eye", "from_numpy",
+           "getdefaulttensortype", "gradcheck", "image", "limit_blas_threads", "linspace", "load",
+           "manualSeed", "matmul", "mm", "mv", "no_grad", "norm", "ones", "rand", "randn", "range",
+           "repeatTensor", "save", "setdefaulttensortype", "sort", "stack", "tensor", "topk",
+           "where", "zeros"]

@@ -15,11 +15,19 @@ The CPU backend is chosen by `set_cpu_backend(name)`, or at start-up by the envi
 variable MINITORCH7_BACKEND=numba_cpu|numba_teach|numpy_ref. When it is unset: numba_teach
 in a learner copy (`is_learner_copy()`: the file minitorch7/LEARNER_COPY exists; `learn
 make` writes it), numba_cpu otherwise.
+
+Importing this package, before NumPy, lets OpenBLAS's idle threads sleep at once so that
+they do not spin beside our kernels (`thread_pools`; `limit_blas_threads()` when NumPy came
+first).
 """
 
 import importlib
 import os
 
+from .thread_pools import limit_blas_threads as limit_blas_threads
+from .thread_pools import quiet_blas_at_start
+
+quiet_blas_at_start()  # OpenBLAS's idle threads sleep at once (thread_pools), if not loaded yet
 CPU_BACKENDS = ("numba_cpu", "numba_teach", "numpy_ref")
 LEARNER_COPY_MARK = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
                                  "LEARNER_COPY")

@@ -9,9 +9,11 @@ How it is fast (the GotoBLAS/BLIS recipe):
      (NR = NV vectors per row); each step loads NV vectors of bp[kk], broadcasts each of the
      MR numbers of ap[kk] and does MR * NV fused multiply-adds, with no horizontal sums.
      The finished tile goes from the registers straight into c (tile_into).
-  3. Blocking. A task owns a block of about MC x NC of c; one A panel (kb x MR, 16 KB)
-     stays in L1 while the block's B panels stream through it from L2 (KB = 512 measured
-     best here among 128, 256, 512 and 1024). When c has too few blocks for the threads
+  3. Blocking. A task owns a block of about MC x nc of c; one A panel (kb x MR) stays in
+     L1 while the block's B panels (kb x nc) stream through it from L2. kb and nc follow the
+     sizes of this CPU's caches (cpu_target.blocking: on an AMD Zen 4, L1 32 KB and L2
+     1 MB, kb = 512 and nc = 256 float32 columns; on an Intel core with 512 KB of L2, half
+     that nc). When c has too few blocks for the threads
      (small n and m, huge k: conv weight gradients) the k-blocks are split between tasks
      and their partial sums added at the end. A b used for many products (an LSTM's
      recurrent weight) can be packed once: pack_right, then gemm_panels.
@@ -39,18 +41,22 @@ language model's LSTM (right_multiplier) with no parallel kernel run before it (
 were all below SMALL_PRODUCT, serial): `minitorch7 sample` exiting with code 139.
 """
 
+from functools import cache
+
 import numpy as np
 from llvmlite import ir
-from llvmlite.binding import get_host_cpu_features
 from numba import njit, prange, types
 from numba.core import cgutils
 from numba.extending import intrinsic
 
-VEC_BYTES = 64 if get_host_cpu_features().get("avx512f") else 32
-MR = 8 if VEC_BYTES == 64 else 6  # rows of a tile: MR * NV accumulators + NV + 1 registers
-NV = 2  # vectors per tile row: NR = NV * VEC_BYTES / itemsize (32 float32 with AVX-512)
+from .cpu_target import blocking, tile_geometry
+
+# The register tile, fixed at compile time for the CPU Numba compiles for (cpu_target):
+# VEC_BYTES-wide vectors, MR rows of NV vectors each (NR = NV * VEC_BYTES / itemsize columns:
+# 32 float32 with AVX-512). The cache blocking (kb, nc) is chosen at run time (`blocking`).
+VEC_BYTES, MR, NV = tile_geometry()
 KB = 512  # rows of a packed panel at most (one k-block)
-MC, NC = 128, 256  # rows and columns of c per parallel task, about
+MC = 128  # rows of c per parallel task, about
 CHUNK = 1 << 20  # numbers of a or of b packed at once, at most about
 
 
@@ -231,11 +237,11 @@ def _block_product(ap, bp, c, ci, cj, n, m, ib0, ib1, jb0, jb1, q0, splits, accu
 
 
 @njit(parallel=True, cache=True)
-def _gemm_packed(a, bp, c, ci, cj, m, threads, accumulate):
+def _gemm_packed(a, bp, c, ci, cj, m, nc, threads, accumulate):
     """c[ci:ci+n, cj:cj+m] (+)= a (n, k) @ b, b given as its panels bp (pack_right); c
     C-contiguous. a is packed here (its panels ap), then multiplied.
 
-    A task owns a block of about MC rows by NC columns (blocks of equal size, so the
+    A task owns a block of about MC rows by nc columns (blocks of equal size, so the
     threads get equal work) and one of `splits` interleaved sets of k-blocks (about two
     tasks a thread, no more sets than k-blocks): set 0 goes into c, the others into parts
     added to c at the end.
@@ -243,7 +249,7 @@ def _gemm_packed(a, bp, c, ci, cj, m, threads, accumulate):
     ap = _panels(a.T, MR, bp.shape[2])
     n, na, nb = a.shape[0], ap.shape[1], bp.shape[1]
     ti, pi = _balanced(na, MC // MR)
-    tj, pj = _balanced(nb, NC // bp.shape[3])
+    tj, pj = _balanced(nb, max(1, nc // bp.shape[3]))
     splits = min(ap.shape[0], max(1, (2 * threads + ti * tj - 1) // (ti * tj)))
     parts = np.empty((splits - 1, n, m), ap.dtype)
     for t in prange(ti * tj * splits):
@@ -262,21 +268,31 @@ def _gemm_packed(a, bp, c, ci, cj, m, threads, accumulate):
                     c[ci + i, cj + j] += parts[s, i, j]
 
 
-def k_block(k):
-    """Rows of a k-block: k split into equal blocks of at most KB."""
-    return (k + (k + KB - 1) // KB - 1) // ((k + KB - 1) // KB)
+@cache
+def _blocking(dtype):
+    """(kb, nc) of cpu_target.blocking for this dtype and tile."""
+    itemsize = np.dtype(dtype).itemsize
+    return blocking(itemsize, MR, NV * VEC_BYTES // itemsize, KB)
+
+
+def k_block(k, dtype):
+    """Rows of a k-block: k split into equal blocks of at most kb (_blocking)."""
+    kb = _blocking(dtype)[0]
+    return (k + (k + kb - 1) // kb - 1) // ((k + kb - 1) // kb)
 
 
 def pack_right(b):
-    """The B panels of b (k, m), one k-block each of at most KB rows (see _panels), for
+    """The B panels of b (k, m), one k-block each of at most kb rows (see _panels), for
     gemm_panels: pack once, multiply many times."""
-    return _pack(b, NV * (VEC_BYTES // b.itemsize), k_block(b.shape[0]))
+    return _pack(b, NV * (VEC_BYTES // b.itemsize), k_block(b.shape[0], b.dtype))
 
 
-def gemm_panels(a, bp, m, threads):
-    """c (n, m) = a (n, k) @ b for b (k, m) packed by pack_right."""
-    c = np.empty((a.shape[0], m), a.dtype)
-    _gemm_packed(a, bp, c, 0, 0, m, threads, False)
+def gemm_panels(a, bp, m, threads, c=None, ci=0, cj=0, accumulate=False):
+    """c (n, m) = a (n, k) @ b for b (k, m) packed by pack_right (a fresh c, or the block
+    c[ci:ci+n, cj:cj+m] of a given one, added to it if `accumulate`)."""
+    if c is None:
+        c = np.empty((a.shape[0], m), a.dtype)
+    _gemm_packed(a, bp, c, ci, cj, m, _blocking(a.dtype)[1], threads, accumulate)
     return c
 
 
@@ -299,13 +315,10 @@ def gemm(a, b, threads):
         return np.zeros((n, m), a.dtype)
     c = np.empty((n, m), a.dtype)  # the first k-chunk writes every element
     kc = k if k <= 8 * KB else _chunk(k, CHUNK // max(n, m) // KB * KB, KB)
-    nc, mc = _chunk(n, CHUNK // kc, MC), _chunk(m, CHUNK // kc, NC)
-    if (kc, nc, mc) == (k, n, m):  # one chunk
-        _gemm_packed(a, pack_right(b), c, 0, 0, m, threads, False)
-        return c
+    nc, mc = _chunk(n, CHUNK // kc, MC), _chunk(m, CHUNK // kc, _blocking(a.dtype)[1])
     for k0 in range(0, k, kc):
         for i0 in range(0, n, nc):
             for j0 in range(0, m, mc):
-                _gemm_packed(a[i0:i0 + nc, k0:k0 + kc], pack_right(b[k0:k0 + kc, j0:j0 + mc]),
-                             c, i0, j0, min(mc, m - j0), threads, k0 > 0)
+                gemm_panels(a[i0:i0 + nc, k0:k0 + kc], pack_right(b[k0:k0 + kc, j0:j0 + mc]),
+                            min(mc, m - j0), threads, c, i0, j0, k0 > 0)
     return c
