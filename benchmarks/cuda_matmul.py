@@ -13,6 +13,7 @@ import argparse
 import sys
 import time
 
+import harness
 import numpy as np
 
 from minitorch7 import cuda as mt_cuda
@@ -85,8 +86,12 @@ def main(argv=None):
     if not mt_cuda.is_available():
         sys.exit("cuda_matmul: no usable NVIDIA GPU (numba.cuda.is_available() is False, or "
                  "NUMBA_ENABLE_CUDASIM is set); this benchmark needs a real GPU.")
+    from numba import cuda
+
     from minitorch7.backends import numba_cuda, numba_cuda_teach
 
+    gpu = cuda.get_current_device().name
+    print(f"{harness.machine_banner()}\nGPU: {gpu.decode() if isinstance(gpu, bytes) else gpu}")
     n = args.size
     ours = time_ours(numba_cuda, n, args.repeat)
     teach = time_ours(numba_cuda_teach, n, args.repeat)

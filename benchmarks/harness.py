@@ -164,15 +164,16 @@ def version(package):
 
 
 @cache
-def machine_banner(threads):
+def machine_banner(threads=None):
     """Two lines for the top of a table: the CPU (name, cores, caches, features) and the
     software each side runs (minitorch7's kernel variant, Numba, NumPy's BLAS, PyTorch),
-    with the ``threads`` every library of each side gets."""
+    with the ``threads`` every library of each side gets (if given)."""
     kernels, caches = minitorch7_kernels()
     torch = version("torch")
     return (f"CPU: {cpu_model()} ({platform.machine()}); {usable_cores()} of "
             f"{os.cpu_count()} cores usable; {caches}; {' '.join(cpu_features()) or 'n/a'}\n"
-            f"{threads} threads each side; {kernels}; Numba {version('numba')} "
+            f"{f'{threads} threads each side; ' if threads else ''}{kernels}; "
+            f"Numba {version('numba')} "
             f"({numba_threading_layer()}); {numpy_blas()}; "
             f"{f'PyTorch {torch}' if torch else 'no PyTorch'}")
 

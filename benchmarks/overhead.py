@@ -14,6 +14,7 @@ with ``numba_cpu`` (the default backend) it also compares our kernels with BLAS.
 import argparse
 import time
 
+import harness
 import numpy as np
 
 import minitorch7 as torch
@@ -103,6 +104,7 @@ def main(argv=None):
     parser.add_argument("--backend", nargs="+", choices=CPU_BACKENDS,
                         default=["numba_cpu", "numpy_ref"], help="CPU backends to time")
     args = parser.parse_args(argv)
+    print(harness.machine_banner())
     print(f"MLP {'-'.join(map(str, SIZES))} tanh, log-softmax + NLL, batch {BATCH}, float32; "
           f"{args.steps} steps per side")
     for backend in args.backend:
