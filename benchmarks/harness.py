@@ -173,8 +173,7 @@ def machine_banner(threads=None):
     return (f"CPU: {cpu_model()} ({platform.machine()}); {usable_cores()} of "
             f"{os.cpu_count()} cores usable; {caches}; {' '.join(cpu_features()) or 'n/a'}\n"
             f"{f'{threads} threads each side; ' if threads else ''}{kernels}; "
-            f"Numba {version('numba')} "
-            f"({numba_threading_layer()}); {numpy_blas()}; "
+            f"Numba {version('numba')} ({numba_threading_layer()}); {numpy_blas()}; "
             f"{f'PyTorch {torch}' if torch else 'no PyTorch'}")
 
 
