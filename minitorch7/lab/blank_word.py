@@ -34,7 +34,7 @@ def options(argv=None):
                         help="LSTM size (of each direction)")
     parser.add_argument("--inputsize", type=cmdline.size_or_default, default=-1,
                         help="word embedding size (-1: the hidden size)")
-    parser.add_argument("--startlr", type=cmdline.positive_float, default=0.1,
+    parser.add_argument("--startlr", type=cmdline.positive_float, default=1.0,
                         help="learning rate of SGD")
     parser.add_argument("--momentum", type=cmdline.fraction, default=0.9,
                         help="momentum (dpnn's updateGradParameters), in [0, 1)")
