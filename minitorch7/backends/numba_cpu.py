@@ -437,28 +437,21 @@ def _float_from_bits(typingctx, bits):
         args[0], context.get_value_type(real))
 
 
-@intrinsic
-def _minus_n_ln2(typingctx, x, n, ln2_high, ln2_low):
-    """x - n * ln2_high - n * ln2_low, Cody and Waite's reduction: n * ln2_high is exact and
-    ln2_low carries the rest of ln 2. An arithmetic fence (llvm.arithmetic.fence) keeps the
-    two steps apart: Numba's fastmath lets LLVM reassociate every float operation, and it
-    would fold the two constants into one rounded ln 2, losing n ulps of it (x = -87 in
-    float32: a relative error of 4e-6 on CPUs without FMA)."""
-    def codegen(context, builder, signature, args):
-        x, n, high, low = args
-        fence = builder.module.declare_intrinsic("llvm.arithmetic.fence", [x.type])
-        reduced = builder.call(fence, [builder.fsub(x, builder.fmul(n, high))])
-        return builder.fsub(reduced, builder.fmul(n, low))
-    return x(x, n, ln2_high, ln2_low), codegen
-
-
 def _exp_nonpositive(x):
     """exp(x) for x <= 0 as plain arithmetic in the precision of x, so that loops over it
     vectorise (Numba calls libm's scalar exp otherwise). x = n ln2 + r with |r| <= ln2/2,
     so exp(x) = 2^n exp(r): a Taylor polynomial for exp(r) times 2^n built from its bits.
     float64: degree 11, relative error < 5e-14; float32: degree 7 in float32 arithmetic
     (twice the numbers per vector), relative error < 4e-7. Below the smallest normal
-    number's exponent (-708 / -87) it returns exp of that bound, not 0."""
+    number's exponent (-708 / -87) it returns exp of that bound, not 0.
+
+    Those bounds need FMA (x86 since 2013, every ARM64): fastmath lets LLVM fold the
+    reduction's two steps (x - n ln2_high - n ln2_low) into one with a rounded ln 2 unless
+    x - n ln2_high became one fused multiply-add first. Without FMA (the generic x86-64
+    path) the error grows with |x|, to 5e-6 (float32) and 1e-13 (float64) at the bottom of
+    the range, on numbers below 1e-37 that a sum of exponentials does not feel. (An
+    arithmetic fence would keep the steps apart, but it stops the loop's vectorisation:
+    log_softmax took 3x as long.)"""
     raise TypeError("_exp_nonpositive runs inside Numba code only")
 
 
@@ -474,7 +467,7 @@ def _exp_for(real, degree, lowest, int_type, bias, mantissa_bits):
     def exp(x):
         x = max(x, lowest)
         n = np.floor(x * log2e + half)
-        r = _minus_n_ln2(x, n, ln2_high, ln2_low)
+        r = x - n * ln2_high - n * ln2_low
         p = inverse_factorials[0]
         for c in inverse_factorials[1:]:  # Horner: p = sum over k of r^k / k!
             p = p * r + c

@@ -5,6 +5,7 @@ float32 and float64; shapes cross the gemm's tile, k-block and task edges.
 """
 
 import os
+import platform
 import subprocess
 import sys
 
@@ -26,7 +27,7 @@ from kernel_cases import (
 )
 
 from minitorch7 import backends
-from minitorch7.backends import numba_cpu, numpy_ref
+from minitorch7.backends import cpu_target, numba_cpu, numpy_ref
 
 FAST = settings(max_examples=12, deadline=None)
 
@@ -377,11 +378,15 @@ def _log_softmax_loops(x):
     return out.reshape(x.shape)
 
 
-@pytest.mark.parametrize("dtype, lowest, error", [(np.float32, -87.0, 4e-7),
-                                                   (np.float64, -708.0, 5e-14)])
-def test_vectorised_exp_is_accurate_in_its_precision(dtype, lowest, error):
+FMA = "fma" in cpu_target.compile_features() or platform.machine() in ("arm64", "aarch64")
+
+
+@pytest.mark.parametrize("dtype, lowest, error, error_without_fma",
+                         [(np.float32, -87.0, 4e-7, 5e-6), (np.float64, -708.0, 5e-14, 1e-13)])
+def test_vectorised_exp_is_accurate_in_its_precision(dtype, lowest, error, error_without_fma):
     """The log-softmax kernels' exp against NumPy's: relative error, from 0 down to the
-    smallest normal number's exponent, in float32 arithmetic for float32."""
+    smallest normal number's exponent, in float32 arithmetic for float32 (looser where the
+    compiled code has no FMA: see _exp_nonpositive)."""
     from numba import njit
 
     @njit(fastmath=True)
@@ -396,7 +401,7 @@ def test_vectorised_exp_is_accurate_in_its_precision(dtype, lowest, error):
                         [0.0, lowest, -0.5 * np.log(2)]]).astype(dtype)
     got, want = exp_all(x), np.exp(x.astype(np.float64))
     assert got.dtype == dtype
-    assert np.max(np.abs(got - want) / want) < error
+    assert np.max(np.abs(got - want) / want) < (error if FMA else error_without_fma)
 
 
 @FAST
