@@ -91,13 +91,9 @@ def cpu_features():
 def minitorch7_kernels():
     """The CPU backend minitorch7 runs on, and the variant and cache sizes its fast
     kernels are compiled and blocked for (minitorch7.backends.cpu_target)."""
-    from minitorch7.backends import get_cpu_backend
+    from minitorch7.backends import cpu_target, get_cpu_backend
 
     backend = get_cpu_backend().__name__.rsplit(".", 1)[-1]
-    try:  # TODO(merge of branch engine): cpu_target is always there; drop the fallback
-        from minitorch7.backends import cpu_target
-    except ImportError:
-        return f"minitorch7 {backend} (kernel variant n/a)", "L1d n/a, L2 n/a"
     l1, l2 = cpu_target.cache_sizes()
     return (f"minitorch7 {backend} ({cpu_target.variant()} kernels)",
             f"L1d {l1 >> 10} KiB, L2 {l2 >> 10} KiB per core")
