@@ -187,7 +187,7 @@ def run_every_kernel_once():
         x, w = np.ones((2, 3, 6, 6), dtype), np.ones((4, 3, 3, 3), dtype)
         k.matmul(x[0, 0], x[0, 0].T)
         k.matmul(x, x)
-        square = np.ones((40, 40), dtype)  # past SMALL_PRODUCT: the packed gemm
+        square = np.ones((200, 200), dtype)  # large enough for the parallel gemm
         k.matmul(square, square)
         k.right_multiplier(square)(square)
         k.log_softmax_backward(k.log_softmax(square), square)

@@ -2,7 +2,7 @@
 plain-loop teaching tier). Same primitives and signatures as numpy_ref.
 
     matmul                  blocked, packed, register-tiled product (_numba_gemm.gemm);
-                            a serial loop for tiny products (threads cost more than they win)
+                            on one thread for small products (threads cost more than they win)
     right_multiplier        a -> a @ b with b packed once (the LSTM's recurrent weight)
     conv2d_forward          per image: the gemm's register tile run straight from the
                             flattened padded image, no im2col copy (a direct kernel when
@@ -25,7 +25,18 @@ import numpy as np
 from numba import get_num_threads, njit, prange, types
 from numba.extending import intrinsic, overload
 
-from ._numba_gemm import CHUNK, KB, MR, _pack, gemm, gemm_panels, pack_right, tile_into, tile_width
+from ._numba_gemm import (
+    CHUNK,
+    KB,
+    MR,
+    _pack,
+    gemm,
+    gemm_panels,
+    gemm_serial,
+    pack_right,
+    tile_into,
+    tile_width,
+)
 from ._shapes import check_grad_shape, conv2d_shape, matmul_shapes, pairs, pool2d_shape
 
 TIER = "fast"
@@ -41,7 +52,7 @@ def matmul(a, b):
     if dtype not in (np.float32, np.float64):
         return np.matmul(a, b)
     a, b = a.astype(dtype, copy=False), b.astype(dtype, copy=False)
-    product = _gemm_serial if n * k * m <= SMALL_PRODUCT else _gemm_parallel
+    product = gemm_serial if _small(n * k * m) else _gemm_parallel
     if not batch:
         return product(a, b)
     c = np.empty(batch + (n, m), dtype)
@@ -63,35 +74,24 @@ def right_multiplier(b):
 
     def times_b(a):
         if (a.ndim != 2 or a.dtype != b.dtype or a.shape[1] != k
-                or a.shape[0] * k * m <= SMALL_PRODUCT):
+                or _small(a.shape[0] * k * m)):
             return matmul(a, b)
         return gemm_panels(a, panels, m, get_num_threads())
     return times_b
 
 
-SMALL_PRODUCT = 1 << 15  # n*k*m up to this (e.g. 32x32x32): one thread, no packing
+SERIAL_WORK = 1 << 22  # threads * n*k*m up to this: one thread (see _small)
+
+
+def _small(work):
+    """Whether a product of n*k*m = work runs faster on one thread than on all of them:
+    starting them costs about 10 us. Measured on 2 cores: a 32 x 200 x 200 product (1.3M)
+    takes 37 us on one thread, 48 us on two; 32 x 784 x 200 (5M), 142 us against 87."""
+    return work * get_num_threads() <= SERIAL_WORK
 
 
 def _gemm_parallel(a, b):
     return gemm(a, b, get_num_threads())
-
-
-def _gemm_serial(a, b):
-    return _ikj_product(np.ascontiguousarray(a), np.ascontiguousarray(b))
-
-
-@njit(fastmath=True, cache=True)
-def _ikj_product(a, b):
-    """c = a @ b by the i-k-j loop order (the j loop runs along rows: it vectorises)."""
-    n, k = a.shape
-    m = b.shape[1]
-    c = np.zeros((n, m), a.dtype)
-    for i in range(n):
-        for p in range(k):
-            aip = a[i, p]
-            for j in range(m):
-                c[i, j] += aip * b[p, j]
-    return c
 
 
 @njit(inline="always")

@@ -27,7 +27,7 @@ from kernel_cases import (
 )
 
 from minitorch7 import backends
-from minitorch7.backends import cpu_target, numba_cpu, numpy_ref
+from minitorch7.backends import _numba_gemm, cpu_target, numba_cpu, numpy_ref
 
 FAST = settings(max_examples=12, deadline=None)
 
@@ -56,8 +56,12 @@ def test_backend_selection(monkeypatch):
 @given(n=st.integers(1, 40), k=st.integers(1, 40), m=st.integers(1, 40), dtype=DTYPES,
        la=LAYOUTS, lb=LAYOUTS, seed=st.integers(0, 999))
 def test_matmul_matches_reference(n, k, m, dtype, la, lb, seed):
+    """matmul (these small products run on one thread) and the parallel gemm, on the same
+    operands."""
     a, b = data(seed, (n, k), dtype), data(seed + 1, (k, m), dtype)
-    close(numba_cpu.matmul(layout(a, la), layout(b, lb)), numpy_ref.matmul(a, b), dtype)
+    want = numpy_ref.matmul(a, b)
+    close(numba_cpu.matmul(layout(a, la), layout(b, lb)), want, dtype)
+    close(_numba_gemm.gemm(layout(a, la), layout(b, lb), 2), want, dtype)
 
 
 @settings(max_examples=6, deadline=None)
@@ -66,13 +70,14 @@ def test_matmul_matches_reference(n, k, m, dtype, la, lb, seed):
 def test_matmul_long_k_is_split_between_tasks(n, k, m, dtype, seed):
     """Several k-blocks, few output tiles: the k-blocks are summed in separate parts."""
     a, b = data(seed, (n, k), dtype), data(seed + 1, (k, m), dtype)
-    close(numba_cpu.matmul(a, layout(b, "transposed")), numpy_ref.matmul(a, b), dtype)
+    close(_numba_gemm.gemm(a, layout(b, "transposed"), 2), numpy_ref.matmul(a, b), dtype)
 
 
 @pytest.mark.parametrize("shape", [(130, 70, 129), (257, 33, 300)])
 def test_matmul_several_parallel_tasks(shape):
     n, k, m = shape
     a, b = data(0, (n, k), np.float32), data(1, (k, m), np.float32)
+    close(_numba_gemm.gemm(a, b, 2), numpy_ref.matmul(a, b), np.float32)
     close(numba_cpu.matmul(a, b), numpy_ref.matmul(a, b), np.float32)
 
 
