@@ -332,16 +332,26 @@ def _maxpool_forward(x, kh, kw, sh, sw, ph, pw, ho, wo):
     argmax = np.empty((bsz, ch, ho, wo), np.int64)
     for p in prange(bsz * ch):
         b, c = p // ch, p % ch
+        plane = x[b, c]
         for oh in range(ho):
+            h0 = oh * sh - ph
             for ow in range(wo):
-                at = -1
-                best = x[b, c, 0, 0]
-                for i in range(kh):
-                    hh = oh * sh - ph + i
-                    for j in range(kw):
-                        ww = ow * sw - pw + j
-                        if 0 <= hh < h and 0 <= ww < w and (at < 0 or x[b, c, hh, ww] > best):
-                            best, at = x[b, c, hh, ww], hh * w + ww
+                w0 = ow * sw - pw
+                if h0 >= 0 and w0 >= 0 and h0 + kh <= h and w0 + kw <= w:  # inside: no checks
+                    best, at = plane[h0, w0], h0 * w + w0
+                    for i in range(kh):
+                        row = plane[h0 + i]
+                        for j in range(kw):
+                            if row[w0 + j] > best:
+                                best, at = row[w0 + j], (h0 + i) * w + w0 + j
+                else:  # a window over the padding: padding never wins
+                    at, best = -1, plane[0, 0]
+                    for i in range(kh):
+                        hh = h0 + i
+                        for j in range(kw):
+                            ww = w0 + j
+                            if 0 <= hh < h and 0 <= ww < w and (at < 0 or plane[hh, ww] > best):
+                                best, at = plane[hh, ww], hh * w + ww
                 y[b, c, oh, ow] = best
                 argmax[b, c, oh, ow] = at
     return y, argmax
