@@ -31,7 +31,7 @@ import platform
 import subprocess
 from functools import cache
 
-from llvmlite.binding import get_host_cpu_features, get_host_cpu_name
+from llvmlite.binding import get_host_cpu_features
 from numba.core import config
 
 _X86_BASE = "+64bit,+cmov,+cx8,+fxsr,+mmx,+sse,+sse2"
@@ -50,11 +50,6 @@ def compile_features():
     text = config.CPU_FEATURES if config.CPU_FEATURES is not None else (
         get_host_cpu_features().flatten())
     return {f[1:] for f in text.split(",") if f.startswith("+")}
-
-
-def compile_cpu_name():
-    """The CPU name Numba compiles for: NUMBA_CPU_NAME if set, else the host's."""
-    return config.CPU_NAME or get_host_cpu_name()
 
 
 def variant(features=None):
