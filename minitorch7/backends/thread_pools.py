@@ -4,12 +4,12 @@ minitorch7's kernels run on Numba's pool; NumPy's matrix products on OpenBLAS's.
 call OpenBLAS keeps its threads spinning, awake, for about 2^28 cycles (0.1 s) in case
 another call comes. A kernel of ours that starts in that window shares its cores with
 spinning threads: measured on 2 cores, a 1024 x 1024 product right after a NumPy product
-took 2.8x its time alone.
+took 2.5x its time alone (benchmarks/interference.py).
 
 OPENBLAS_THREAD_TIMEOUT=4 (2^4 cycles, OpenBLAS's least) makes OpenBLAS's threads sleep at
 once instead; OpenBLAS reads it when it loads, with NumPy. So `import minitorch7` sets it
 (unless it is set already) when NumPy is not loaded yet: its command line, its tests and any
-program that imports minitorch7 before NumPy are immune (the product after NumPy's: 0.99x
+program that imports minitorch7 before NumPy are immune (the product after NumPy's: 1.05x
 its time alone). A program that imported NumPy first can call `limit_blas_threads()`:
 OpenBLAS then runs on one thread, which has nothing to spin with.
 """
