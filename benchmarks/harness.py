@@ -78,13 +78,9 @@ def cpu_model():
 
 def cpu_features():
     """The host's features among FEATURES, as LLVM (so Numba) sees them."""
-    from llvmlite.binding import get_host_cpu_features
+    from minitorch7.backends.cpu_target import host_features
 
-    try:
-        enabled = {f[1:] for f in get_host_cpu_features().flatten().split(",")
-                   if f.startswith("+")}
-    except RuntimeError:  # LLVM cannot tell on this platform
-        return []
+    enabled = host_features()
     return [f for f in FEATURES if f in enabled]
 
 

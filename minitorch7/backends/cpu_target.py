@@ -44,12 +44,23 @@ VARIANTS = {  # name: (NUMBA_CPU_NAME, NUMBA_CPU_FEATURES)
 }
 
 
+def _enabled(text):
+    """LLVM's feature string "+avx2,-avx512f,..." -> the set of enabled ones {"avx2", ...}."""
+    return {f[1:] for f in text.split(",") if f.startswith("+")}
+
+
+def host_features():
+    """The set of features this CPU has (empty where LLVM cannot tell: the generic path)."""
+    try:
+        return _enabled(get_host_cpu_features().flatten())
+    except RuntimeError:
+        return set()
+
+
 def compile_features():
     """The set of features Numba compiles for ({"avx2", "fma", ...}): NUMBA_CPU_FEATURES if
     set, else the host's (what numba.core.codegen does too)."""
-    text = config.CPU_FEATURES if config.CPU_FEATURES is not None else (
-        get_host_cpu_features().flatten())
-    return {f[1:] for f in text.split(",") if f.startswith("+")}
+    return host_features() if config.CPU_FEATURES is None else _enabled(config.CPU_FEATURES)
 
 
 def variant(features=None):
@@ -80,7 +91,7 @@ def tile_geometry(features=None):
 def host_variants():
     """The variants this machine can run (its own and every narrower one)."""
     order = list(VARIANTS)
-    return order[order.index(variant(get_host_cpu_features())):]
+    return order[order.index(variant(host_features())):]
 
 
 def variant_environment(name):

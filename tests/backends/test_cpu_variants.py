@@ -14,12 +14,11 @@ import sys
 from pathlib import Path
 
 import pytest
-from llvmlite.binding import get_host_cpu_features
 
 from minitorch7.backends import cpu_target
 
 HERE = Path(__file__).parent
-NATIVE = cpu_target.variant(get_host_cpu_features())
+NATIVE = cpu_target.variant(cpu_target.host_features())
 FORCED = [name for name in cpu_target.host_variants() if name != NATIVE]
 
 PROBE = """
@@ -39,11 +38,12 @@ def _run(args, name):
 
 
 def test_the_native_variant_follows_the_cpu():
-    vec_bytes, mr, nv = cpu_target.tile_geometry(get_host_cpu_features())
+    vec_bytes, mr, nv = cpu_target.tile_geometry(cpu_target.host_features())
     assert vec_bytes == cpu_target.VECTOR_BYTES[NATIVE]
     assert mr * nv + nv + 1 <= cpu_target.vector_registers(NATIVE)  # accumulators, B row, A
     assert cpu_target.variant({"avx", "avx2", "fma"}) == "avx2"
     assert cpu_target.variant(set()) == "generic"
+    assert "avx512f" not in cpu_target._enabled("+avx2,-avx512f")  # disabled is not had
 
 
 def test_blocking_fits_the_caches():
