@@ -3,9 +3,9 @@ falls), saves its best model, which `minitorch7 evaluate` reads, prints the best
 test accuracy, and a resumed run repeats an uninterrupted one epoch for epoch."""
 
 import re
-import sys
 
 import pytest
+from lab_runs import minitorch7
 
 from minitorch7 import cli, load
 
@@ -13,17 +13,6 @@ SMALL = ["--datapath", "fixtures", "--batchsize", "5", "--hiddensize", "16",
          "--imagehiddensize", "16", "--glimpsehiddensize", "8", "--locatorhiddensize", "8",
          "--rho", "3", "--learningrate", "0.1", "--momentum", "0", "--seed", "1",
          "--no-progress"]
-
-
-@pytest.fixture(autouse=True)
-def isolated(monkeypatch):
-    monkeypatch.setattr(sys, "argv", list(sys.argv))
-
-
-def minitorch7(capsys, *argv):
-    capsys.readouterr()
-    cli.main([str(a) for a in argv])
-    return capsys.readouterr().out
 
 
 def epochs(out):

@@ -19,6 +19,7 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
+from lab_runs import minitorch7
 
 from minitorch7 import checkpoint, cli, experiment, load, nn, serial
 from minitorch7.dataload import loadMNIST
@@ -30,18 +31,6 @@ MLP = ["--datapath", "fixtures", "--batchsize", "3", "--hiddensize", "8", "--nla
        "--dropout", "--no-progress"]
 RNNLM = ["--datapath", "fixtures", "--batchsize", "4", "--hiddensize", "8", "--lstm",
          "--dropout", "0.2", "--startlr", "0.5", "--validsize", "10", "--no-progress"]
-
-
-@pytest.fixture(autouse=True)
-def isolated(monkeypatch):
-    monkeypatch.setattr(sys, "argv", list(sys.argv))
-
-
-def minitorch7(capsys, *argv):
-    """Run ``minitorch7 argv...`` in this process; returns what it printed (stdout)."""
-    capsys.readouterr()
-    cli.main([str(a) for a in argv])
-    return capsys.readouterr().out
 
 
 def epochs(text):

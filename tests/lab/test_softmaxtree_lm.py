@@ -3,28 +3,17 @@ evaluates and samples; its perplexity is exp(mean -log p(word)) exactly as the f
 softmax's, checked against the tree's probabilities of all words."""
 
 import re
-import sys
 
 import numpy as np
 import pytest
+from lab_runs import minitorch7
 
-from minitorch7 import cli, dataload, load, manualSeed, nn, no_grad
+from minitorch7 import dataload, load, manualSeed, nn, no_grad
 from minitorch7.lab import evaluate_rnnlm, train_rnnlm
 from minitorch7.tensor import Tensor
 
 RNNLM = ["--datapath", "fixtures", "--batchsize", "4", "--hiddensize", "16", "--lstm",
          "--startlr", "0.5", "--softmaxtree"]
-
-
-@pytest.fixture(autouse=True)
-def isolated(monkeypatch):
-    monkeypatch.setattr(sys, "argv", list(sys.argv))
-
-
-def minitorch7(capsys, *argv):
-    capsys.readouterr()
-    cli.main([str(a) for a in argv])
-    return capsys.readouterr().out
 
 
 def values(name, text):
