@@ -55,27 +55,6 @@ def usable_cores():
         return os.cpu_count() or 1
 
 
-def cpu_model():
-    """The CPU's name: /proc/cpuinfo's "model name", lscpu, macOS's sysctl, or platform's."""
-    try:
-        with open("/proc/cpuinfo") as cpuinfo:
-            for line in cpuinfo:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    for command, prefix in ((["lscpu"], "Model name:"),
-                            (["sysctl", "-n", "machdep.cpu.brand_string"], "")):
-        try:
-            out = subprocess.run(command, capture_output=True, text=True, timeout=5).stdout
-        except (OSError, subprocess.SubprocessError):
-            continue
-        for line in out.splitlines():
-            if line.startswith(prefix) and line[len(prefix):].strip():
-                return line[len(prefix):].strip()
-    return platform.processor() or platform.machine()
-
-
 def cpu_features():
     """The host's features among FEATURES, as LLVM (so Numba) sees them."""
     from minitorch7.backends.cpu_target import host_features
@@ -160,6 +139,8 @@ def machine_banner(threads=None):
     """Two lines for the top of a table: the CPU (name, cores, caches, features) and the
     software each side runs (minitorch7's kernel variant, Numba, NumPy's BLAS, PyTorch),
     with the ``threads`` every library of each side gets (if given)."""
+    from minitorch7.backends.cpu_target import cpu_model
+
     kernels, caches = minitorch7_kernels()
     torch = version("torch")
     return (f"CPU: {cpu_model()} ({platform.machine()}); {usable_cores()} of "

@@ -100,6 +100,27 @@ def variant_environment(name):
     return {"NUMBA_CPU_NAME": cpu, "NUMBA_CPU_FEATURES": features}
 
 
+def cpu_model():
+    """The CPU's name: /proc/cpuinfo's "model name", lscpu, macOS's sysctl, or platform's."""
+    try:
+        with open("/proc/cpuinfo") as cpuinfo:
+            for line in cpuinfo:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    for command, prefix in ((["lscpu"], "Model name:"),
+                            (["sysctl", "-n", "machdep.cpu.brand_string"], "")):
+        try:
+            out = subprocess.run(command, capture_output=True, text=True, timeout=5).stdout
+        except (OSError, subprocess.SubprocessError):
+            continue
+        for line in out.splitlines():
+            if line.startswith(prefix) and line[len(prefix):].strip():
+                return line[len(prefix):].strip()
+    return platform.processor() or platform.machine()
+
+
 @cache
 def cache_sizes():
     """(L1 data, L2) cache bytes of one core: Linux's sysfs, macOS's sysctl, else 32 KB and

@@ -9,6 +9,7 @@ checked to hold no wider vectors than the variant allows, and the fast-tier kern
 """
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -53,6 +54,15 @@ def test_blocking_fits_the_caches():
         assert kb * 8 * itemsize <= l1 // 2 or kb == 64
         assert kb * nc * itemsize <= l2 // 2 or nc == nr
         assert nc % nr == 0 and kb <= 512
+
+
+def test_cpu_model_is_the_name_the_system_gives():
+    name = cpu_target.cpu_model()
+    assert name and name == name.strip()
+    if os.path.exists("/proc/cpuinfo"):
+        names = re.findall(r"^model name\s*:\s*(.*)$", Path("/proc/cpuinfo").read_text(), re.M)
+        if names:
+            assert name == names[0].strip()
 
 
 @pytest.mark.skipif(not FORCED, reason=f"this CPU ({NATIVE}) runs no narrower variant")
