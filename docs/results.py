@@ -192,8 +192,9 @@ def render(records):
         for config, members in groups.items():
             members.sort(key=lambda r: r["seed"])
             metric = members[0]["metric"]
+            heading = metric.replace("_", " ")
             lines += [f"`{config} --seed N`", "",
-                      "| seed | test | best valid | minutes | backend | CPU |",
+                      f"| seed | {heading} | best valid | minutes | backend | CPU |",
                       "| --- | --- | --- | --- | --- | --- |"]
             lines += [f"| {r['seed']} | {number(r['value'], metric)} | "
                       f"{number(r['valid'], metric)} | {r['minutes']} | {r['backend']} | "
