@@ -16,7 +16,8 @@ wall-clock time of the training command (evaluation not included).
 A record: ``exercise`` (logreg, mlp, cnn, rnnlm), ``seed``, ``metric`` (train_loss: exercise 1
 has no test set, its figure is the mean training loss of epoch 100; test_accuracy;
 test_perplexity), ``value``, ``valid`` (the best validation figure; None for logreg),
-``minutes``, ``command``, ``backend`` (kernels and threads), ``cpu`` (the CPU model).
+``minutes``, ``command``, ``backend`` (kernels and threads), ``cpu`` (the CPU's name and, in
+brackets, LLVM's name for its microarchitecture).
 Runs of one command but for ``--seed`` form a group; each group gets a mean row.
 """
 
@@ -86,13 +87,15 @@ def upsert(records, record):
 
 def environment(threads=None):
     """The ``backend`` and ``cpu`` fields for runs made by this process's kernels."""
+    from llvmlite.binding import get_host_cpu_name
+
     from minitorch7.backends.cpu_target import cpu_model
     from minitorch7.experiment import kernels_line
 
     threads = threads or int(os.environ.get("NUMBA_NUM_THREADS", os.cpu_count() or 1))
     kernels = kernels_line().removeprefix("kernels: ")
     return {"backend": f"{kernels}, {threads} thread{'s' * (threads > 1)}",
-            "cpu": cpu_model()}
+            "cpu": f"{cpu_model()} ({get_host_cpu_name()})"}
 
 
 def exercise_of(saved):
