@@ -2,6 +2,7 @@
 (fresh per side and round, alternating, thread settings, medians and ratios) and the
 scripts' smoke runs (tiny sizes, one call: they measure nothing, they only run)."""
 
+import argparse
 import os
 import pathlib
 import re
@@ -114,6 +115,31 @@ def test_lab_pytorch_times_an_epoch_of_each_run(harness, monkeypatch, capsys):
     ratio = r"\d+\.\d +\d+\.\d\dx" if harness.torch_installed() else "- +-"
     assert re.search(rf"^ +mlp +\d+\.\d +{ratio}  minitorch7 lab mlp --hiddensize 800", out,
                      re.M)
+
+
+def test_lab_pytorch_builds_the_same_networks(monkeypatch):
+    torch = pytest.importorskip("torch", reason="PyTorch is not installed (the yardstick side)")
+    monkeypatch.syspath_prepend(str(BENCHMARKS))
+    import lab_pytorch
+
+    from minitorch7.lab import train_rnnlm
+
+    args = argparse.Namespace(datapath="fixtures", smoke=True)
+    for exercise in ("mlp", "cnn", "rnnlm"):
+        opt = lab_pytorch.lab_options(exercise, args)
+        if exercise == "rnnlm":
+            ours = train_rnnlm.build(opt, 50)
+            theirs = lab_pytorch.TorchLM(torch, opt, 50).modules
+            extra = sum(4 * size for size in opt.hiddensize)  # nn.LSTM: two biases, FastLSTM one
+        else:
+            script = __import__(f"minitorch7.lab.{lab_pytorch.SCRIPTS[exercise]}",
+                                fromlist=["build"])
+            ours = script.build(opt)
+            theirs = {"mlp": lab_pytorch.torch_mlp, "cnn": lab_pytorch.torch_cnn}[exercise](
+                torch.nn, opt)
+            extra = 0
+        assert sum(p.nElement() for p in ours.parameters()[0]) + extra == sum(
+            p.numel() for p in theirs.parameters()), exercise
 
 
 def test_training_step_worker_times_every_network(harness):
