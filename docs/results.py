@@ -8,7 +8,10 @@ the tables of ``docs/results.md`` between its ``results.json`` markers are gener
     python docs/results.py check                    # exit status 1 when they disagree
 
 ``add`` evaluates a model saved by ``minitorch7 lab mlp|cnn|rnnlm`` on the test set and
-records it, with the best validation figure it was saved at. The command is the one that
+records it, with the best validation figure it was saved at. Given the run's checkpoint
+(``<id>.checkpoint.t7``) instead, it records the best model the checkpoint points to under
+the options the run finished with: a run continued with ``--resume --maxepoch N`` is
+recorded as the run with ``--maxepoch N``. The command is the one that
 trained it: it is parsed with the exercise's own options and must give the saved options
 (paths and --progress aside), so a record cannot name the wrong command. ``--minutes`` is the
 wall-clock time of the training command (evaluation not included).
@@ -140,9 +143,14 @@ def add(args):
     from minitorch7 import cmdline
 
     saved = cmdline.read_model(args.model)
+    if "best_path" in saved:  # a checkpoint: its final options, and the best model it saved
+        options, path = saved["opt"], saved["best_path"]
+        saved = cmdline.read_model(path)
+    else:
+        options, path = saved["opt"], args.model
     exercise = exercise_of(saved)
-    check_command(args.command, exercise, saved["opt"])
-    value = evaluate(args.model, saved, exercise)
+    check_command(args.command, exercise, options)
+    value = evaluate(path, saved, exercise)
     valid = saved["valid_ppl"] if exercise == "rnnlm" else saved["valid_accuracy"]
     record = {"exercise": exercise, "seed": int(saved["opt"]["seed"]),
               "metric": METRICS[exercise], "value": round(value, 6), "valid": round(valid, 6),

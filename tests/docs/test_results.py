@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from minitorch7 import cli
+from minitorch7 import cli, cmdline
 
 DOCS = Path(__file__).resolve().parents[2] / "docs"
 
@@ -42,6 +42,15 @@ def test_add_evaluates_and_records_under_the_training_command(results, tmp_path,
     with pytest.raises(SystemExit, match="does not start with 'minitorch7 lab mlp'"):
         results["main"]([*add, "--command", command.replace(" mlp ", " cnn ")])
     assert len(json.loads(records.read_text())) == 1  # neither was recorded
+    # continued to a third epoch: the checkpoint gives the run's final options
+    cli.main(["lab", "mlp", "--resume", str(tmp_path / "mlp.checkpoint.t7"), "--maxepoch", "3"])
+    longer = command.replace("--maxepoch 2", "--maxepoch 3")
+    checkpoint = str(tmp_path / "mlp.checkpoint.t7")
+    if cmdline.read_model(checkpoint)["best_epoch"] < 3:  # the best model: saved by epoch 2
+        with pytest.raises(SystemExit, match=r"--maxepoch 3 \(saved: 2\)"):
+            results["main"]([*add, "--command", longer])
+    assert results["main"]([*add[:3], checkpoint, *add[4:], "--command", longer]) == 0
+    assert [r["command"] for r in json.loads(records.read_text())] == [command, longer]
 
 
 def test_tables_group_seeds_and_check_finds_a_stale_page(results, tmp_path):
