@@ -204,7 +204,7 @@ def render(records):
             members.sort(key=lambda r: r["seed"])
             metric = members[0]["metric"]
             heading = metric.replace("_", " ")
-            lines += [f"`{config} --seed N`", "",
+            lines += [f"`{config}`, with `--seed` as in each row:", "",
                       f"| seed | {heading} | best valid | minutes | backend | CPU |",
                       "| --- | --- | --- | --- | --- | --- |"]
             lines += [f"| {r['seed']} | {number(r['value'], metric)} | "

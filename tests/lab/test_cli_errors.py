@@ -338,7 +338,7 @@ def test_every_documented_lab_command_passes_the_checks(tmp_path):
     pages = [*ROOT.glob("docs/*.md"), ROOT / "README.md", ROOT / "exercises/README.md"]
     text = "\n".join(p.read_text("utf-8") for p in pages).replace("\\\n", " ")
     commands = set(re.findall(r"minitorch7 lab (logreg|mlp|cnn|rnnlm)((?: +(?:--[\w-]+|"
-                              r"'[^']*'|[^\s`|&#;)\[\]-][^\s`|&#;)\[\]]*))*)", text))
+                              r"'[^']*'|[^\s`|&#;)\[\]\"-][^\s`|&#;)\[\]\"]*))*)", text))
     assert len(commands) >= 10
     for exercise, rest in sorted(commands):
         argv = [a for a in shlex.split(rest) if a not in ("...", "--help")]
