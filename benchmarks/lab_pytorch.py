@@ -29,14 +29,20 @@ RUNS = {  # exercise: the lab command of docs/results.md (paths and seeds aside)
     "rnnlm": "--lstm --seqlen 20 --hiddensize 200,200 --batchsize 20 --startlr 1 --cutoff 5 "
              "--dropout 0.25",
 }
-SCRIPTS = {"mlp": "train_mlp", "cnn": "convolution_neural_network", "rnnlm": "train_rnnlm"}
 WARMUP_BATCHES = 3
+
+
+def lab_module(exercise):
+    """The exercise's lab script, minitorch7.lab.<module> (the ``minitorch7 lab`` table)."""
+    import importlib
+
+    from minitorch7.cli import LAB_SCRIPTS
+
+    return importlib.import_module(f"minitorch7.lab.{LAB_SCRIPTS[exercise]}")
 
 
 def lab_options(exercise, args):
     """The options the lab script parses for the exercise's run."""
-    import importlib
-
     argv = [*RUNS[exercise].split(), "--no-progress"]
     if args.datapath:
         argv += ["--datapath", args.datapath]
@@ -44,7 +50,7 @@ def lab_options(exercise, args):
         argv += {"cnn": ["--channelsize", "4,4", "--hiddensize", "8", "--batchsize", "5"],
                  "rnnlm": ["--hiddensize", "8,8", "--inputsize", "8", "--batchsize", "4"]}[
             exercise]
-    return importlib.import_module(f"minitorch7.lab.{SCRIPTS[exercise]}").options(argv)
+    return lab_module(exercise).options(argv)
 
 
 def datasets(exercise, opt):
@@ -85,9 +91,8 @@ def our_epoch(exercise, args):
 
         batch = opt.seqlen
     else:
-        script = __import__(f"minitorch7.lab.{SCRIPTS[exercise]}", fromlist=["build"])
         with contextlib.redirect_stdout(io.StringIO()):  # the CNN's "Dense input size"
-            model = script.build(opt)
+            model = lab_module(exercise).build(opt)
         criterion = nn.ClassNLLCriterion()
 
         def epoch(size):

@@ -132,9 +132,7 @@ def test_lab_pytorch_builds_the_same_networks(monkeypatch):
             theirs = lab_pytorch.TorchLM(torch, opt, 50).modules
             extra = sum(4 * size for size in opt.hiddensize)  # nn.LSTM: two biases, FastLSTM one
         else:
-            script = __import__(f"minitorch7.lab.{lab_pytorch.SCRIPTS[exercise]}",
-                                fromlist=["build"])
-            ours = script.build(opt)
+            ours = lab_pytorch.lab_module(exercise).build(opt)
             theirs = {"mlp": lab_pytorch.torch_mlp, "cnn": lab_pytorch.torch_cnn}[exercise](
                 torch.nn, opt)
             extra = 0
