@@ -53,6 +53,21 @@ def test_add_evaluates_and_records_under_the_training_command(results, tmp_path,
     assert [r["command"] for r in json.loads(records.read_text())] == [command, longer]
 
 
+def test_add_tells_the_attention_model_from_the_classifiers(results, tmp_path, capsys):
+    command = ("minitorch7 lab ram --datapath fixtures --maxepoch 1 --batchsize 5 "
+               "--hiddensize 16 --imagehiddensize 16 --glimpsehiddensize 8 "
+               "--locatorhiddensize 8 --rho 2 --seed 2")
+    cli.main([*command.split()[1:], "--no-progress", "--savepath", str(tmp_path)])
+    records = tmp_path / "results.json"
+    capsys.readouterr()
+    assert results["main"](["--records", str(records), "add", str(tmp_path / "ram.t7"),
+                            "--minutes", "0.1", "--command", command]) == 0
+    tested = float(capsys.readouterr().out.split("Test accuracy=")[1].split()[0])
+    [record] = json.loads(records.read_text())
+    assert record["exercise"] == "ram" and record["seed"] == 2
+    assert record["metric"] == "test_accuracy" and record["value"] == pytest.approx(tested)
+
+
 def test_tables_group_seeds_and_check_finds_a_stale_page(results, tmp_path):
     def run(seed, value):
         return {"exercise": "cnn", "seed": seed, "metric": "test_accuracy", "value": value,
