@@ -147,7 +147,7 @@ def evaluate(path, saved, exercise):
 def add(args):
     from minitorch7 import cmdline
 
-    saved = cmdline.read_model(args.model)
+    saved = cmdline.read_model(args.model, ("classifier", "rnnlm", "ram"))  # ram: its checkpoint
     if "best_path" in saved:  # a checkpoint: its final options, and the best model it saved
         options, path = saved["opt"], saved["best_path"]
         saved = cmdline.read_model(path)

@@ -60,7 +60,8 @@ def test_add_tells_the_attention_model_from_the_classifiers(results, tmp_path, c
     cli.main([*command.split()[1:], "--no-progress", "--savepath", str(tmp_path)])
     records = tmp_path / "results.json"
     capsys.readouterr()
-    assert results["main"](["--records", str(records), "add", str(tmp_path / "ram.t7"),
+    checkpoint = str(tmp_path / "ram.checkpoint.t7")  # of kind "ram": its best model is added
+    assert results["main"](["--records", str(records), "add", checkpoint,
                             "--minutes", "0.1", "--command", command]) == 0
     tested = float(capsys.readouterr().out.split("Test accuracy=")[1].split()[0])
     [record] = json.loads(records.read_text())
