@@ -32,17 +32,10 @@ RUNS = {  # exercise: the lab command of docs/results.md (paths and seeds aside)
 WARMUP_BATCHES = 3
 
 
-def lab_module(exercise):
-    """The exercise's lab script, minitorch7.lab.<module> (the ``minitorch7 lab`` table)."""
-    import importlib
-
-    from minitorch7.cli import LAB_SCRIPTS
-
-    return importlib.import_module(f"minitorch7.lab.{LAB_SCRIPTS[exercise]}")
-
-
 def lab_options(exercise, args):
     """The options the lab script parses for the exercise's run."""
+    from minitorch7.cli import lab_module
+
     argv = [*RUNS[exercise].split(), "--no-progress"]
     if args.datapath:
         argv += ["--datapath", args.datapath]
@@ -75,6 +68,7 @@ def our_epoch(exercise, args):
 
     import minitorch7 as mt
     from minitorch7 import experiment, nn
+    from minitorch7.cli import lab_module
     from minitorch7.lab import train_rnnlm
 
     mt.manualSeed(0)

@@ -121,8 +121,7 @@ def check_command(command, exercise, saved_opt):
     if words[:3] != ["minitorch7", "lab", exercise]:
         raise SystemExit(f"--command: {command!r} does not start with "
                          f"'minitorch7 lab {exercise}' (the saved model is a {exercise})")
-    module = __import__(f"minitorch7.lab.{cli.LAB_SCRIPTS[exercise]}", fromlist=["options"])
-    given = vars(module.options(words[3:]))
+    given = vars(cli.lab_module(exercise).options(words[3:]))
     differ = sorted(key for key in set(given) & set(saved_opt) - IGNORED_OPTIONS
                     if given[key] != saved_opt[key]
                     and not (key in WHOLE_SET_OPTIONS and given[key] == -1))

@@ -53,6 +53,11 @@ def run_script(name: str, argv: list[str], prog: str):
     return module.main(argv)
 
 
+def lab_module(exercise: str):
+    """The lab script that ``minitorch7 lab <exercise>`` runs: minitorch7.lab.<module>."""
+    return importlib.import_module(f"{__package__}.lab.{LAB_SCRIPTS[exercise]}")
+
+
 def _lab(args, rest):
     run_script(LAB_SCRIPTS[args.exercise], [*args.options, *rest],
                f"minitorch7 lab {args.exercise}")

@@ -122,6 +122,7 @@ def test_lab_pytorch_builds_the_same_networks(monkeypatch):
     monkeypatch.syspath_prepend(str(BENCHMARKS))
     import lab_pytorch
 
+    from minitorch7 import cli
     from minitorch7.lab import train_rnnlm
 
     args = argparse.Namespace(datapath="fixtures", smoke=True)
@@ -132,7 +133,7 @@ def test_lab_pytorch_builds_the_same_networks(monkeypatch):
             theirs = lab_pytorch.TorchLM(torch, opt, 50).modules
             extra = sum(4 * size for size in opt.hiddensize)  # nn.LSTM: two biases, FastLSTM one
         else:
-            ours = lab_pytorch.lab_module(exercise).build(opt)
+            ours = cli.lab_module(exercise).build(opt)
             theirs = {"mlp": lab_pytorch.torch_mlp, "cnn": lab_pytorch.torch_cnn}[exercise](
                 torch.nn, opt)
             extra = 0
